@@ -1,0 +1,69 @@
+"""The setup cell in one call: import TensorFlow quietly, print the versions that matter, seed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import sys
+from collections.abc import Iterator
+
+DEFAULT_SEED = 42
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for a moment.
+
+    TensorFlow 2.21 writes its start-up lines through absl before absl is initialised, which
+    ignores TF_CPP_MIN_LOG_LEVEL (fixed upstream in tensorflow PR 102212); Python errors still
+    propagate normally.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+with native_stderr_silenced():
+    import tensorflow as tf
+
+    tf.config.list_physical_devices("GPU")  # probe the devices now, while their log is muted
+import keras  # noqa: E402  (after the quiet TensorFlow import on purpose)
+
+
+def seed_everything(seed: int = DEFAULT_SEED) -> None:
+    """Seed Python, NumPy and TensorFlow and make TF ops deterministic, so reruns match on CPU."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def versions() -> dict[str, str]:
+    """The versions a learner should quote when asking for help."""
+    import matplotlib
+    import nltk
+    import pandas
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "tensorflow": tf.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pandas": pandas.__version__,
+        "matplotlib": matplotlib.__version__,
+        "nltk": nltk.__version__,
+    }
+
+
+def start(seed: int = DEFAULT_SEED) -> None:
+    """Print versions and seed everything: the first call of every notebook's setup cell."""
+    print(" | ".join(f"{name} {version}" for name, version in versions().items()))
+    seed_everything(seed)
+    print(f"seed {seed}; deterministic TensorFlow ops on")
