@@ -240,7 +240,7 @@ def load_splits(csv_path: str | os.PathLike[str] | None = None) -> Splits:
     frame = _read_csv(path)
     validate(frame, source=str(path))
     frame = frame.drop(columns=list(DROPPED_LABELS))
-    frame[list(LABELS)] = frame[list(LABELS)].astype("int8")
+    frame[list(LABELS)] = frame[list(LABELS)].astype("int64")
     columns = [*META_COLUMNS, *LABELS]
     return Splits(
         *(frame.loc[frame["split"] == name, columns].reset_index(drop=True) for name in SPLITS)

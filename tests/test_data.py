@@ -183,7 +183,7 @@ def test_own_copy_via_environment_variable(monkeypatch, tmp_path):
     monkeypatch.setenv(data.CSV_ENV_VAR, str(path))
     splits = data.load_splits()
     assert [len(s) for s in splits] == [3, 3, 3]
-    assert "PII" not in splits.test.columns and splits.test["related"].dtype == "int8"
+    assert "PII" not in splits.test.columns and splits.test["related"].dtype == "int64"
 
 
 def test_own_copy_that_does_not_exist(monkeypatch, tmp_path):
