@@ -44,6 +44,23 @@ BINARY_LABELS = (
     "floods", "storm", "fire", "earthquake", "cold", "other_weather", "direct_report",
 )  # fmt: skip
 LABELS = (RELATED, *BINARY_LABELS)  # the 36 outputs: one softmax head, 35 sigmoid heads
+# Heads grouped by topic, for learning curves and reports that would be unreadable per head.
+HEAD_GROUPS = {
+    "related": (RELATED,),
+    "message type": ("request", "offer", "direct_report"),
+    "aid": (
+        "aid_related", "medical_help", "medical_products", "search_and_rescue", "security",
+        "military", "child_alone", "water", "food", "shelter", "clothing", "money",
+        "missing_people", "refugees", "death", "other_aid",
+    ),
+    "infrastructure": (
+        "infrastructure_related", "transport", "buildings", "electricity", "tools", "hospitals",
+        "shops", "aid_centers", "other_infrastructure",
+    ),
+    "weather": (
+        "weather_related", "floods", "storm", "fire", "earthquake", "cold", "other_weather",
+    ),
+}  # fmt: skip
 CSV_COLUMNS = (*META_COLUMNS, RELATED, *DROPPED_LABELS, *BINARY_LABELS)
 
 _CHUNK = 1 << 20

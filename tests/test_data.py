@@ -79,6 +79,8 @@ def test_schema_has_36_outputs_one_of_them_three_way():
     assert data.LABELS[0] == "related" and len(data.LABELS) == 36
     assert "PII" not in data.LABELS and "PII" in data.CSV_COLUMNS
     assert data.RELATED_CLASSES == (0, 1, 2)
+    grouped = [label for group in data.HEAD_GROUPS.values() for label in group]
+    assert sorted(grouped) == sorted(data.LABELS), "every head in exactly one group"
 
 
 def test_real_dataset_has_the_official_splits():

@@ -1,7 +1,10 @@
 """Run every numbered notebook through papermill in its documented quick mode."""
 
+import json
 import re
+from pathlib import Path
 
+import nbformat
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
@@ -10,10 +13,46 @@ from helpers import series
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-@pytest.mark.parametrize("path", series.notebooks(), ids=lambda p: p.stem)
-def test_notebook_runs_in_quick_mode(path, tmp_path):
+def execute(path: Path, output: Path) -> Path:
+    """Run one notebook in quick mode; fail with the failing cell's error, not a stack of noise."""
     try:
-        series.run_notebook(path, tmp_path / path.name, quick=True)
+        series.run_notebook(path, output, quick=True)
     except PapermillExecutionError as error:
         trace = ANSI.sub("", "\n".join(error.traceback[-8:]))
         pytest.fail(f"{path.name}, cell {error.exec_count}: {error.ename}: {error.evalue}\n{trace}")
+    return output
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """Each notebook runs once per session; tests that need its output share that run."""
+    runs: dict[Path, Path] = {}
+
+    def run(path: Path) -> Path:
+        if path not in runs:
+            runs[path] = execute(path, tmp_path_factory.mktemp(path.stem) / path.name)
+        return runs[path]
+
+    return run
+
+
+def printed_metrics(executed_notebook: Path) -> dict:
+    """The JSON printed by the cell tagged ``test-metrics``."""
+    notebook = nbformat.read(executed_notebook, as_version=4)
+    (cell,) = [c for c in notebook.cells if "test-metrics" in c.metadata.get("tags", [])]
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("path", series.notebooks(), ids=lambda p: p.stem)
+def test_notebook_runs_in_quick_mode(path, executed):
+    executed(path)
+
+
+def test_training_is_reproducible_on_cpu(executed, tmp_path):
+    """Two quick runs of notebook 05 with the same seed print identical test metrics."""
+    path = series.NOTEBOOK_DIR / "05_multi_output_lstm.ipynb"
+    first = printed_metrics(executed(path))
+    second = printed_metrics(execute(path, tmp_path / "second_run.ipynb"))
+    assert first == second
+    assert {"macro_f1", "micro_f1", "related_macro_f1", "mean_test_probability"} <= set(first)

@@ -1,0 +1,118 @@
+"""The multi-output model of notebook 05: builder, per-head losses and targets, a compact log.
+
+Every dictionary (losses, targets, loss weights, predictions) is keyed by head name, and the
+head names are the label names of ``helpers.data``: 35 sigmoid heads and one 3-way softmax.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import keras
+import numpy as np
+import pandas as pd
+
+from helpers.data import BINARY_LABELS, LABELS, RELATED, RELATED_CLASSES
+from helpers.evaluation import evaluate
+
+
+def build_multi_output_model(
+    vocab_size: int,
+    sequence_length: int,
+    embedding_dim: int = 128,
+    rnn_units: int = 64,
+    dense_units: int = 128,
+    dropout: float = 0.3,
+    name: str = "bilstm",
+) -> keras.Model:
+    """A shared trunk (Embedding -> bidirectional LSTM -> Dense) and 36 named heads.
+
+    Input: integer token ids of shape (batch, sequence_length), 0 = padding (masked).
+    Output: a dict {label: probabilities}: (batch, 1) per binary label, (batch, 3) for related.
+    """
+    tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(tokens)
+    x = keras.layers.SpatialDropout1D(dropout / 2, name="embedding_dropout")(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(rnn_units), name="bilstm")(x)
+    x = keras.layers.Dropout(dropout, name="trunk_dropout")(x)
+    shared = keras.layers.Dense(dense_units, activation="relu", name="shared_dense")(x)
+    outputs = {
+        label: keras.layers.Dense(1, activation="sigmoid", name=label)(shared)
+        for label in BINARY_LABELS
+    }
+    outputs[RELATED] = keras.layers.Dense(len(RELATED_CLASSES), activation="softmax", name=RELATED)(
+        shared
+    )
+    return keras.Model(tokens, {label: outputs[label] for label in LABELS}, name=name)
+
+
+def head_losses() -> dict[str, keras.losses.Loss]:
+    """One loss per head: binary cross-entropy for each sigmoid, sparse CE for ``related``."""
+    losses: dict[str, keras.losses.Loss] = {
+        label: keras.losses.BinaryCrossentropy(name=f"{label}_bce") for label in BINARY_LABELS
+    }
+    losses[RELATED] = keras.losses.SparseCategoricalCrossentropy(name="related_sce")
+    return losses
+
+
+def check_one_loss_per_head(model: keras.Model, losses: Mapping[str, object]) -> None:
+    """Raise ValueError unless every output head has exactly one loss and no loss is orphaned."""
+    heads = set(model.output_names)
+    missing, orphaned = sorted(heads - set(losses)), sorted(set(losses) - heads)
+    if missing or orphaned:
+        raise ValueError(f"heads without a loss: {missing}; losses without a head: {orphaned}")
+
+
+def targets(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Training targets keyed by head: (n, 1) floats per binary label, (n,) classes for related."""
+    y = {label: frame[label].to_numpy("float32").reshape(-1, 1) for label in BINARY_LABELS}
+    y[RELATED] = frame[RELATED].to_numpy("int32")
+    return y
+
+
+def compile_model(
+    model: keras.Model,
+    losses: Mapping[str, keras.losses.Loss] | None = None,
+    loss_weights: Mapping[str, float] | None = None,
+    learning_rate: float = 2e-3,
+) -> keras.Model:
+    """Compile with one loss per head (checked), optional per-head loss weights, Adam."""
+    losses = dict(losses or head_losses())
+    check_one_loss_per_head(model, losses)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=losses,
+        loss_weights=dict(loss_weights) if loss_weights else None,
+    )
+    return model
+
+
+class CompactProgress(keras.callbacks.Callback):
+    """One line per epoch instead of 70+ numbers: losses, validation F1s, seconds.
+
+    It adds ``val_macro_f1`` (and the other series metrics) to the epoch logs, so
+    EarlyStopping and ModelCheckpoint listed after it can monitor them.
+    """
+
+    def __init__(self, x_validation: np.ndarray, validation_frame: pd.DataFrame, batch_size=512):
+        super().__init__()
+        self.x_validation = x_validation
+        self.validation_frame = validation_frame
+        self.batch_size = batch_size
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs = logs if logs is not None else {}
+        predictions = self.model.predict(self.x_validation, batch_size=self.batch_size, verbose=0)
+        for name, value in evaluate(self.validation_frame, predictions).items():
+            logs[f"val_{name}"] = value
+        print(
+            f"epoch {epoch + 1:>2} · loss {logs['loss']:.3f} · val_loss {logs['val_loss']:.3f}"
+            f" · val macro_f1 {logs['val_macro_f1']:.3f} · val micro_f1 {logs['val_micro_f1']:.3f}"
+            f" · val related_macro_f1 {logs['val_related_macro_f1']:.3f}"
+            f" · {time.perf_counter() - self.started:.0f} s",
+            flush=True,
+        )

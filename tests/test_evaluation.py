@@ -1,0 +1,66 @@
+"""helpers.evaluation against small cases computed by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import data, evaluation
+
+# Label A: true 1,0,1,0 / pred 1,0,0,0 -> P 1, R 1/2, F1 2/3
+# Label B: true 0,1,0,0 / pred 0,1,1,0 -> P 1/2, R 1, F1 2/3
+# Label C: no positive in truth (one false positive) -> left out of macro_f1
+Y_TRUE = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 0]])
+Y_PRED = np.array([[1, 0, 1], [0, 1, 0], [0, 1, 0], [0, 0, 0]])
+
+
+def test_macro_f1_skips_labels_without_positives():
+    assert evaluation.macro_f1(Y_TRUE, Y_PRED) == pytest.approx(2 / 3)
+
+
+def test_micro_f1_pools_every_decision():
+    # TP 2, FP 2 (B, C), FN 1 -> P 1/2, R 2/3 -> F1 4/7
+    assert evaluation.micro_f1(Y_TRUE, Y_PRED) == pytest.approx(4 / 7)
+
+
+def test_related_macro_f1_averages_three_classes():
+    # class 0: F1 1; class 1: P 2/3, R 1 -> 0.8; class 2: never predicted -> 0
+    assert evaluation.related_macro_f1(np.array([0, 1, 2, 1]), np.array([0, 1, 1, 1])) == (
+        pytest.approx((1 + 0.8 + 0) / 3)
+    )
+
+
+def test_seed_total_averages_the_easy_negative_class_in():
+    y_true, nothing = np.array([[1], [0], [0], [0]]), np.zeros((4, 1), dtype=int)
+    # class 0: P 3/4, R 1 -> 6/7; class 1: 0 -> label score 3/7; related perfect -> 1
+    total = evaluation.seed_total(y_true, nothing, np.array([0, 1, 1, 2]), np.array([0, 1, 1, 2]))
+    assert total == pytest.approx(3 / 7 + 1)
+
+
+def test_tune_thresholds_finds_the_best_cut_and_keeps_default_without_positives():
+    y_true = np.array([[0, 0], [1, 0], [1, 0], [1, 0]])
+    probabilities = np.array([[0.1, 0.9], [0.4, 0.2], [0.35, 0.3], [0.8, 0.1]])
+    thresholds = evaluation.tune_thresholds(y_true, probabilities)
+    assert thresholds[0] == pytest.approx(0.35)  # every positive above, the negative below
+    assert thresholds[1] == evaluation.DEFAULT_THRESHOLD
+    decisions = evaluation.apply_thresholds(probabilities, thresholds)
+    assert decisions[:, 0].tolist() == [0, 1, 1, 1]
+
+
+def test_evaluate_and_report_on_named_predictions():
+    n = 4
+    frame = pd.DataFrame({label: [1, 0, 1, 0] for label in data.BINARY_LABELS})
+    frame["related"] = [1, 0, 1, 2]
+    predictions = {label: np.array([[0.9], [0.2], [0.6], [0.1]]) for label in data.BINARY_LABELS}
+    predictions["related"] = np.eye(3)[[1, 0, 1, 2]]
+    metrics = evaluation.evaluate(frame, predictions)
+    assert metrics == {
+        "macro_f1": 1.0,
+        "micro_f1": 1.0,
+        "related_macro_f1": 1.0,
+        "seed_total": 36.0,
+    }
+    stricter = evaluation.evaluate(frame, predictions, thresholds=0.7)  # the 0.6 turns into a miss
+    assert stricter["macro_f1"] == pytest.approx(2 / 3, abs=1e-4)
+    report = evaluation.per_label_report(frame, predictions)
+    assert list(report.columns) == ["precision", "recall", "f1", "support"]
+    assert len(report) == 35 and (report["support"] == 2).all() and n == len(frame)

@@ -1,0 +1,83 @@
+"""helpers.modeling: head names and shapes, one loss per head, a training step on tiny data."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import data, modeling
+
+VOCAB, LENGTH = 50, 8
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return modeling.build_multi_output_model(
+        VOCAB, LENGTH, embedding_dim=8, rnn_units=4, dense_units=8
+    )
+
+
+def tiny_frame(n: int = 16) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({label: rng.integers(0, 2, n) for label in data.BINARY_LABELS})
+    frame["related"] = rng.integers(0, 3, n)
+    return frame
+
+
+def test_heads_are_named_after_the_labels_with_the_right_shapes(model):
+    assert sorted(model.output_names) == sorted(data.LABELS)  # Keras sorts dict outputs by key
+    outputs = model(np.ones((2, LENGTH), dtype="int32"))
+    assert set(outputs) == set(data.LABELS)
+    assert all(outputs[label].shape == (2, 1) for label in data.BINARY_LABELS)
+    assert outputs["related"].shape == (2, 3)
+    assert np.allclose(np.asarray(outputs["related"]).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_one_loss_per_head():
+    losses = modeling.head_losses()
+    assert list(losses) == list(data.BINARY_LABELS) + ["related"]
+    assert isinstance(losses["related"], keras.losses.SparseCategoricalCrossentropy)
+    assert all(
+        isinstance(losses[label], keras.losses.BinaryCrossentropy) for label in data.BINARY_LABELS
+    )
+
+
+def test_a_missing_or_orphaned_loss_is_refused(model):
+    losses = modeling.head_losses()
+    del losses["shops"]
+    with pytest.raises(ValueError, match=r"heads without a loss: \['shops'\]"):
+        modeling.check_one_loss_per_head(model, losses)
+    with pytest.raises(ValueError, match=r"losses without a head: \['typo'\]"):
+        modeling.check_one_loss_per_head(model, {**modeling.head_losses(), "typo": "mse"})
+
+
+def test_targets_are_keyed_by_head():
+    y = modeling.targets(tiny_frame())
+    assert set(y) == set(data.LABELS)
+    assert y["water"].shape == (16, 1) and y["water"].dtype == np.float32
+    assert y["related"].shape == (16,) and y["related"].dtype == np.int32
+
+
+def test_compiles_and_trains_one_step_on_tiny_data(model):
+    frame = tiny_frame()
+    x = np.random.default_rng(1).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
+    modeling.compile_model(model, loss_weights={label: 1.0 for label in data.LABELS})
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(x, modeling.targets(frame), epochs=1, batch_size=16, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert {"water_loss", "related_loss"} <= set(history.history)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def test_compact_progress_feeds_validation_f1_to_the_logs(model, capsys):
+    frame = tiny_frame()
+    x = np.random.default_rng(2).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
+    modeling.compile_model(model)
+    history = model.fit(
+        x, modeling.targets(frame), validation_data=(x, modeling.targets(frame)), epochs=1,
+        verbose=0, callbacks=[modeling.CompactProgress(x, frame)],
+    )  # fmt: skip
+    assert "val_macro_f1" in history.history
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith("epoch  1 · loss")
