@@ -64,3 +64,13 @@ def test_evaluate_and_report_on_named_predictions():
     report = evaluation.per_label_report(frame, predictions)
     assert list(report.columns) == ["precision", "recall", "f1", "support"]
     assert len(report) == 35 and (report["support"] == 2).all() and n == len(frame)
+
+
+def test_related_weights_tune_the_softmax_decision():
+    # class 2 is always the runner-up: only up-weighting it lets the head predict it
+    probabilities = np.array([[0.1, 0.6, 0.3], [0.1, 0.7, 0.2], [0.7, 0.2, 0.1], [0.2, 0.7, 0.1]])
+    truth = np.array([2, 1, 0, 1])
+    assert evaluation.related_macro_f1(truth, evaluation.as_classes(probabilities)) < 0.7
+    weights = evaluation.tune_related_weights(truth, probabilities)
+    assert weights[1] == 1.0
+    assert evaluation.as_classes(probabilities, weights).tolist() == [2, 1, 0, 1]
