@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: setup data test run quick lab lint clean
+.PHONY: setup data test run quick timings lab lint clean
 
 setup: $(STAMP) ## a .venv with the project (editable) and a python3 Jupyter kernel pointing at it
 
@@ -23,11 +23,16 @@ data: setup ## fetch and verify the dataset once; later runs use the cache
 test: setup data ## unit tests + every notebook in quick mode via papermill
 	$(PY) -m pytest
 
-run: setup data ## every notebook in full mode into build/full (executed .ipynb + HTML)
+run: setup data ## every notebook in full mode into build/full: executed .ipynb + an HTML site
 	$(PY) -m helpers.series
+	$(PY) -m helpers.navigation --site build/full/html
 
 quick: setup data ## every notebook in quick mode into build/quick, for live sessions
 	$(PY) -m helpers.series --quick
+	$(PY) -m helpers.navigation --site build/quick/html
+
+timings: setup ## copy the latest measured run times into the notebook tables and the guide
+	$(PY) -m helpers.navigation --timings
 
 lab: setup data ## open the series in JupyterLab
 	$(VENV)/bin/jupyter lab notebooks/00_index.ipynb

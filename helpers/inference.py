@@ -1,4 +1,4 @@
-"""Saved artefacts: the trained model, its vectorizer and thresholds, written by notebook 05/07.
+"""Use the trained model: saved artefacts (notebooks 05 and 07) and classifying raw messages.
 
 Artefacts live in build/models/<mode>/ so a quick run never overwrites a full one.
 """
@@ -6,19 +6,29 @@ Artefacts live in build/models/<mode>/ so a quick run never overwrites a full on
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 
 from helpers import text
-from helpers.data import BINARY_LABELS, RELATED_CLASSES
-from helpers.evaluation import DEFAULT_THRESHOLD
+from helpers.data import BINARY_LABELS, LABELS, RELATED, RELATED_CLASSES
+from helpers.evaluation import DEFAULT_THRESHOLD, apply_thresholds, as_classes, binary_matrix
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "build" / "models"
 MODEL_FILE = "model.keras"
 VECTORIZER_FILE = "vectorizer.json"
 THRESHOLDS_FILE = "thresholds.json"
+PRODUCED_BY = {MODEL_FILE: "05", VECTORIZER_FILE: "05", THRESHOLDS_FILE: "07"}
+MAX_CHARACTERS = 10_000  # the model reads 64 tokens; longer input is cut before cleaning
+BATCH_SIZE = 1024
+
+
+class ArtifactError(RuntimeError):
+    """Saved model files are missing or do not belong together; the message says which."""
 
 
 def artifact_dir(mode: str, root: Path = MODELS_DIR) -> Path:
@@ -69,14 +79,43 @@ def load_thresholds(directory: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         return np.full(len(BINARY_LABELS), DEFAULT_THRESHOLD), np.ones(len(RELATED_CLASSES))
     rules = json.loads(path.read_text(encoding="utf-8"))
+    if sorted(rules.get("thresholds", {})) != sorted(BINARY_LABELS):
+        raise ArtifactError(
+            f"{path} does not hold one threshold per binary label; re-run notebook 07."
+        )
     thresholds = np.array([rules["thresholds"][label] for label in BINARY_LABELS])
     return thresholds, np.array(rules["related_weights"])
 
 
+def _require(directory: Path, name: str) -> Path:
+    path = directory / name
+    if not path.is_file():
+        number = PRODUCED_BY[name]
+        raise ArtifactError(
+            f"{path} is missing. It is written by notebook {number}: run "
+            f"notebooks/{number}_*.ipynb (or `make run`) first."
+        )
+    return path
+
+
 def load_artifacts(directory: Path) -> tuple[keras.Model, object]:
-    """The saved model and vectorizer from ``directory``."""
-    model = keras.models.load_model(directory / MODEL_FILE)
-    return model, load_vectorizer(directory / VECTORIZER_FILE)
+    """The saved model and vectorizer from ``directory``, checked to belong together."""
+    model = keras.models.load_model(_require(directory, MODEL_FILE))
+    vectorizer = load_vectorizer(_require(directory, VECTORIZER_FILE))
+    if sorted(model.output_names) != sorted(LABELS):
+        raise ArtifactError(
+            f"{directory / MODEL_FILE} has outputs {sorted(model.output_names)[:4]}..., not the "
+            "36 heads of the series; re-run notebook 05 to write a matching model."
+        )
+    expected = (len(vectorizer.get_vocabulary()), vectorizer.get_config()["output_sequence_length"])
+    embedding = model.get_layer("embedding")
+    found = (embedding.input_dim, model.input_shape[1])
+    if found != expected:
+        raise ArtifactError(
+            f"{directory / VECTORIZER_FILE} (vocabulary, length) {expected} does not match "
+            f"{directory / MODEL_FILE} {found}: they come from different runs; re-run notebook 05."
+        )
+    return model, vectorizer
 
 
 def vectorize(vectorizer, messages) -> np.ndarray:
@@ -117,3 +156,83 @@ def load_or_train(mode: str, train, validation, epochs: int, batch_size: int = 6
     )
     save_artifacts(model, vectorizer, directory)
     return model, vectorizer
+
+
+@dataclass
+class Classifier:
+    """A loaded model with its vectorizer and decision rules: ``predict`` raw messages."""
+
+    model: keras.Model
+    vectorizer: object
+    thresholds: np.ndarray
+    related_weights: np.ndarray
+
+    def predict(self, messages: str | Iterable[str], as_dicts: bool = False):
+        """Classify one message or many: labels above their thresholds, and probabilities.
+
+        Returns a DataFrame, one row per message: ``labels`` (list), ``related`` (0/1/2), and a
+        probability column per binary label; or, with ``as_dicts``, a list of plain dicts.
+        A message with no words after cleaning ("", "  ", "!!!") gets no labels, related 0 and
+        NaN probabilities: there is nothing to classify. Only the first MAX_CHARACTERS
+        characters of a message are read.
+        """
+        batch = validate_messages(messages)
+        cleaned = [text.clean_text(message[:MAX_CHARACTERS]) for message in batch]
+        probabilities, related_probabilities = self.probabilities(cleaned)
+        frame = pd.DataFrame(probabilities, columns=list(BINARY_LABELS))
+        decisions = apply_thresholds(probabilities, self.thresholds).astype(bool)
+        related = as_classes(related_probabilities, self.related_weights)
+        empty = np.array([not words for words in cleaned], dtype=bool)
+        frame.loc[empty, :] = np.nan
+        related[empty] = 0
+        decisions[empty] = False
+        frame.insert(0, "message", batch)
+        frame.insert(1, RELATED, related)
+        frame.insert(2, "labels", [list(np.array(BINARY_LABELS)[row]) for row in decisions])
+        if not as_dicts:
+            return frame
+        return [
+            {
+                "message": row["message"],
+                "related": int(row[RELATED]),
+                "labels": row["labels"],
+                "probabilities": {label: float(row[label]) for label in BINARY_LABELS},
+            }
+            for _, row in frame.iterrows()
+        ]
+
+    def probabilities(self, cleaned: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 35) binary and (n, 3) related probabilities for cleaned texts, in batches."""
+        binary, related = [np.empty((0, len(BINARY_LABELS)))], [np.empty((0, 3))]
+        for start in range(0, len(cleaned), BATCH_SIZE):
+            ids = np.asarray(self.vectorizer(cleaned[start : start + BATCH_SIZE]))
+            outputs = self.model.predict_on_batch(ids)
+            binary.append(binary_matrix(outputs))
+            related.append(np.asarray(outputs[RELATED]))
+        return np.concatenate(binary), np.concatenate(related)
+
+
+def validate_messages(messages: str | Iterable[str]) -> list[str]:
+    """A list of strings, or a TypeError that names the first bad item's position."""
+    if isinstance(messages, str):
+        return [messages]
+    if isinstance(messages, bytes | bytearray) or not isinstance(messages, Iterable):
+        raise TypeError(
+            f"predict expects a string or a list of strings, got {type(messages).__name__}"
+            + (" (decode bytes first: data.decode('utf-8'))" if isinstance(messages, bytes) else "")
+        )
+    batch = list(messages)
+    for position, message in enumerate(batch):
+        if not isinstance(message, str):
+            raise TypeError(
+                f"message at position {position} is {type(message).__name__} ({message!r:.40}), "
+                "not a string; pass '' for an empty message"
+            )
+    return batch
+
+
+def load_classifier(directory: Path) -> Classifier:
+    """Load model, vectorizer and thresholds once (thresholds default to 0.5 before notebook 07)."""
+    model, vectorizer = load_artifacts(directory)
+    thresholds, related_weights = load_thresholds(directory)
+    return Classifier(model, vectorizer, thresholds, related_weights)

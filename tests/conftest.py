@@ -1,0 +1,34 @@
+"""Shared fixtures: each notebook is executed once per test session, in quick mode."""
+
+import re
+from pathlib import Path
+
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from helpers import series
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def execute(path: Path, output: Path) -> Path:
+    """Run one notebook in quick mode; fail with the failing cell's error, not a stack of noise."""
+    try:
+        series.run_notebook(path, output, quick=True)
+    except PapermillExecutionError as error:
+        trace = ANSI.sub("", "\n".join(error.traceback[-8:]))
+        pytest.fail(f"{path.name}, cell {error.exec_count}: {error.ename}: {error.evalue}\n{trace}")
+    return output
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """Each notebook runs once per session; tests that need its output share that run."""
+    runs: dict[Path, Path] = {}
+
+    def run(path: Path) -> Path:
+        if path not in runs:
+            runs[path] = execute(path, tmp_path_factory.mktemp(path.stem) / path.name)
+        return runs[path]
+
+    return run

@@ -1,0 +1,161 @@
+"""helpers.inference: every bad input and every load error, on a tiny model trained here."""
+
+import json
+import shutil
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import data, inference, modeling, text
+
+MESSAGES = ["we need water and food", "the house collapsed, need tents", "nice weather today"] * 8
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A tiny model and vectorizer saved like notebook 05 does (seconds, no dataset needed)."""
+    keras.utils.set_random_seed(0)
+    frame = pd.DataFrame({label: 0 for label in data.LABELS}, index=range(len(MESSAGES)))
+    frame["water"] = [1, 0, 0] * 8
+    frame["related"] = [1, 1, 0] * 8
+    vectorizer = text.build_vectorizer(text.clean_texts(MESSAGES), vocab_size=50, sequence_length=8)
+    model = modeling.build_multi_output_model(
+        len(vectorizer.get_vocabulary()), 8, embedding_dim=4, rnn_units=2, dense_units=4
+    )
+    modeling.compile_model(model)
+    model.fit(
+        inference.vectorize(vectorizer, MESSAGES), modeling.targets(frame), epochs=1, verbose=0
+    )
+    directory = tmp_path_factory.mktemp("artifacts")
+    inference.save_artifacts(model, vectorizer, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def classifier(saved):
+    return inference.load_classifier(saved)
+
+
+def copy_of(saved, tmp_path):
+    target = tmp_path / "copy"
+    shutil.copytree(saved, target)
+    return target
+
+
+def test_one_string_gives_one_row_with_labels_and_probabilities(classifier):
+    result = classifier.predict("We need WATER!!!")
+    assert len(result) == 1
+    assert list(result.columns[:3]) == ["message", "related", "labels"]
+    assert list(result.columns[3:]) == list(data.BINARY_LABELS)
+    probabilities = result[list(data.BINARY_LABELS)].to_numpy()
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert result.loc[0, "related"] in (0, 1, 2) and isinstance(result.loc[0, "labels"], list)
+
+
+def test_many_messages_and_plain_dicts(classifier):
+    rows = classifier.predict(["need food", "need tents"], as_dicts=True)
+    assert [row["message"] for row in rows] == ["need food", "need tents"]
+    assert set(rows[0]) == {"message", "related", "labels", "probabilities"}
+    assert set(rows[0]["probabilities"]) == set(data.BINARY_LABELS)
+
+
+def test_batches_agree_with_single_calls(classifier, monkeypatch):
+    monkeypatch.setattr(inference, "BATCH_SIZE", 2)
+    batched = classifier.predict(MESSAGES[:5])[list(data.BINARY_LABELS)].to_numpy()
+    single = np.vstack(
+        [classifier.predict(m)[list(data.BINARY_LABELS)].to_numpy() for m in MESSAGES[:5]]
+    )
+    assert np.allclose(batched, single, atol=1e-5)
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\n\t", "!!! ..."])
+def test_empty_messages_have_a_defined_answer(classifier, empty):
+    row = classifier.predict([empty, "need water"]).iloc[0]
+    assert row["labels"] == [] and row["related"] == 0
+    assert np.isnan(row[list(data.BINARY_LABELS)].to_numpy(dtype=float)).all()
+
+
+def test_an_empty_list_gives_an_empty_frame(classifier):
+    assert len(classifier.predict([])) == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (None, "got NoneType"),
+        (42, "got int"),
+        (b"need water", r"decode bytes first"),
+        (["fine", None], "position 1 is NoneType"),
+        (["fine", "also fine", 3.5], "position 2 is float"),
+    ],
+)
+def test_bad_input_names_the_problem_and_position(classifier, bad, message):
+    with pytest.raises(TypeError, match=message):
+        classifier.predict(bad)
+
+
+def test_a_100_kb_message_is_cut_not_a_memory_problem(classifier):
+    started = time.perf_counter()
+    row = classifier.predict("need water " * 10_000).iloc[0]  # 110 kB
+    assert time.perf_counter() - started < 5
+    assert row["message"].startswith("need water") and not np.isnan(row["water"])
+
+
+def test_emoji_and_non_latin_scripts_are_classified(classifier):
+    result = classifier.predict(["need water 🌊🙏", "Où est l'eau? 地震", "🙏🙏🙏"])
+    assert not np.isnan(result.loc[0, "water"]) and not np.isnan(result.loc[1, "water"])
+    assert result.loc[2, "labels"] == []  # emoji only: nothing left after cleaning
+
+
+def test_thresholds_decide_the_labels(classifier):
+    everything = inference.Classifier(
+        classifier.model, classifier.vectorizer, np.zeros(35), np.ones(3)
+    )
+    nothing = inference.Classifier(
+        classifier.model, classifier.vectorizer, np.full(35, 1.1), np.ones(3)
+    )
+    assert everything.predict("need water").loc[0, "labels"] == list(data.BINARY_LABELS)
+    assert nothing.predict("need water").loc[0, "labels"] == []
+
+
+def test_default_thresholds_before_notebook_07(classifier):
+    assert (classifier.thresholds == 0.5).all() and (classifier.related_weights == 1).all()
+
+
+@pytest.mark.parametrize(
+    ("missing", "notebook"), [("model.keras", "05"), ("vectorizer.json", "05")]
+)
+def test_missing_files_name_the_file_and_the_notebook(saved, tmp_path, missing, notebook):
+    directory = copy_of(saved, tmp_path)
+    (directory / missing).unlink()
+    with pytest.raises(
+        inference.ArtifactError, match=rf"{missing} is missing.*notebook {notebook}"
+    ):
+        inference.load_classifier(directory)
+
+
+def test_a_vectorizer_from_another_run_is_refused(saved, tmp_path):
+    directory = copy_of(saved, tmp_path)
+    settings = json.loads((directory / "vectorizer.json").read_text())
+    settings["vocabulary"] += ["extra", "words"]
+    (directory / "vectorizer.json").write_text(json.dumps(settings))
+    with pytest.raises(inference.ArtifactError, match="does not match"):
+        inference.load_classifier(directory)
+
+
+def test_a_broken_thresholds_file_is_refused(saved, tmp_path):
+    directory = copy_of(saved, tmp_path)
+    (directory / "thresholds.json").write_text(json.dumps({"thresholds": {"water": 0.3}}))
+    with pytest.raises(inference.ArtifactError, match="notebook 07"):
+        inference.load_classifier(directory)
+
+
+def test_saved_thresholds_round_trip(saved, tmp_path):
+    directory = copy_of(saved, tmp_path)
+    tuned = np.linspace(0.1, 0.9, 35)
+    inference.save_thresholds(directory, tuned, np.array([2.0, 1.0, 4.0]))
+    loaded = inference.load_classifier(directory)
+    assert np.allclose(loaded.thresholds, tuned) and loaded.related_weights.tolist() == [2, 1, 4]
