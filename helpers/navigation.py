@@ -31,6 +31,10 @@ MARKERS = {
         "<!-- timings:start (generated: python -m helpers.navigation) -->",
         "<!-- timings:end -->",
     ),
+    "results": (
+        "<!-- results:start (generated: python -m helpers.navigation) -->",
+        "<!-- results:end -->",
+    ),
 }
 NAV_TAGS = ("nav-top", "nav-bottom")
 
@@ -135,9 +139,10 @@ def expected_files() -> dict[Path, str]:
         NOTEBOOK_DIR / entry["file"]: render_notebook(NOTEBOOK_DIR / entry["file"], i, series)
         for i, entry in enumerate(series["notebooks"])
     }
-    files[README] = replace_between(
+    readme = replace_between(
         README.read_text(encoding="utf-8"), "toc", toc_table(series, "notebooks/")
     )
+    files[README] = replace_between(readme, "results", results_table(series))
     files[GUIDE] = replace_between(
         GUIDE.read_text(encoding="utf-8"), "timings", timings_table(series)
     )
@@ -153,15 +158,35 @@ def stale() -> list[str]:
     ]
 
 
+RESULT_FIELDS = ("macro_f1", "micro_f1", "related_macro_f1", "seed_total", "train_seconds",
+                 "latency_ms", "messages_per_second")  # fmt: skip
+
+
 def update_timings() -> None:
-    """Copy the latest whole-notebook run time per notebook and mode into series.json."""
+    """Copy into series.json, from build/results.jsonl, the latest run time per notebook and
+    mode, and the latest full-mode test result (or speed) per notebook and model."""
     series = load_series()
+    results = series.setdefault("results", {})
     for row in read_results():
         if row.get("model") == "whole_notebook":
             series["run_seconds"].setdefault(row["notebook"], {})[row["mode"]] = row["run_seconds"]
-    SERIES_FILE.write_text(
-        json.dumps(series, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+        elif row.get("mode") == "full" and row.get("split", "test") == "test":
+            kept = {field: row[field] for field in RESULT_FIELDS if field in row}
+            results[f"{row['notebook']} · {row['model']}"] = kept
+    text = json.dumps(series, indent=2, ensure_ascii=False) + "\n"
+    SERIES_FILE.write_text(text, encoding="utf-8")
+
+
+def results_table(series: dict[str, Any]) -> str:
+    """The latest full-mode results on the official test split, as the notebooks recorded them."""
+    results = series.get("results", {})
+    if not results:
+        return "No full run recorded yet: run `make run`, then `make timings`."
+    fields = [f for f in RESULT_FIELDS if any(f in row for row in results.values())]
+    rows = ["| notebook · model | " + " | ".join(fields) + " |", "|---" * (len(fields) + 1) + "|"]
+    for name, row in results.items():
+        rows.append(f"| {name} | " + " | ".join(str(row.get(f, "")) for f in fields) + " |")
+    return "\n".join(rows)
 
 
 def build_site(html_dir: Path) -> list[str]:
