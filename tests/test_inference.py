@@ -159,3 +159,14 @@ def test_saved_thresholds_round_trip(saved, tmp_path):
     inference.save_thresholds(directory, tuned, np.array([2.0, 1.0, 4.0]))
     loaded = inference.load_classifier(directory)
     assert np.allclose(loaded.thresholds, tuned) and loaded.related_weights.tolist() == [2, 1, 4]
+
+
+def test_length_buckets_change_speed_not_results(classifier, monkeypatch):
+    cleaned = text.clean_texts(["need water", "we need water and food now please", "tents"])
+    full_width = classifier.model.predict_on_batch(np.asarray(classifier.vectorizer(cleaned)))
+    monkeypatch.setattr(inference, "BUCKETS", (2, 4, 8))
+    binary, related = classifier.probabilities(cleaned)
+    assert np.allclose(
+        binary[:, data.BINARY_LABELS.index("water")], full_width["water"][:, 0], atol=1e-6
+    )
+    assert np.allclose(related, full_width["related"], atol=1e-6)
