@@ -86,6 +86,12 @@ def sha256_of(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file on disk."""
+    with path.open("rb") as stream:
+        return sha256_of(stream)
+
+
 def _manual_fix(data_dir: Path) -> str:
     return (
         f"To work offline, put a copy of {CSV_NAME} (sha256 {CSV_SHA256}) at "
@@ -125,8 +131,7 @@ def download_archive(dest: Path) -> Path:
 
 
 def _verify_archive(archive: Path) -> None:
-    with archive.open("rb") as stream:
-        actual = sha256_of(stream)
+    actual = file_sha256(archive)
     if actual != ARCHIVE_SHA256:
         raise DatasetError(
             f"Checksum mismatch for the downloaded archive {ARCHIVE_NAME}: expected sha256 "
@@ -170,8 +175,7 @@ def fetch(data_dir: Path = DATA_DIR) -> Path:
     """Return the verified CSV in ``data_dir``, downloading it only when it is not cached."""
     target = Path(data_dir) / CSV_NAME
     if target.is_file():
-        with target.open("rb") as stream:
-            cached = sha256_of(stream)
+        cached = file_sha256(target)
         if cached != CSV_SHA256:
             raise DatasetError(
                 f"The cached {target} does not match the pinned sha256 {CSV_SHA256} (got "
