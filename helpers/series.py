@@ -78,9 +78,15 @@ def main(argv: list[str] | None = None) -> None:
     """Run every notebook into build/, keep the executed copies and an HTML copy of each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="use each notebook's quick values")
+    parser.add_argument("only", nargs="*", help="run only these notebooks (e.g. 05 or 05_multi...)")
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
-    for path in notebooks():
+    chosen = [
+        p for p in notebooks() if not args.only or any(p.stem.startswith(o) for o in args.only)
+    ]
+    if not chosen:
+        raise SystemExit(f"no notebook matches {args.only}; see notebooks/")
+    for path in chosen:
         executed = BUILD_DIR / mode / path.name
         print(f"[{mode}] {path.name} ...", flush=True)
         seconds = run_notebook(path, executed, quick=args.quick)
