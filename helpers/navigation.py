@@ -110,9 +110,13 @@ def render_notebook(path: Path, position: int, series: dict[str, Any]) -> str:
     """The notebook's text with its navigation cells (and the index's table) regenerated."""
     notebook = nbformat.read(path, as_version=4)
     line = nav_line(position, series["notebooks"])
+    times = [
+        f"{m} mode {format_seconds(run_time(series, path.stem, m))}" for m in ("quick", "full")
+    ]
+    header = f"{line}\n\n*Run time on 2 CPU cores, measured: {' · '.join(times)}.*"
     cells = [c for c in notebook.cells if not any(_tagged(c, tag) for tag in NAV_TAGS)]
     top = nbformat.v4.new_markdown_cell(
-        line, metadata={"tags": ["nav-top"]}, id=f"{path.name[:2]}-nav-top"
+        header if position else line, metadata={"tags": ["nav-top"]}, id=f"{path.name[:2]}-nav-top"
     )
     bottom = nbformat.v4.new_markdown_cell(
         f"---\n{line}", metadata={"tags": ["nav-bottom"]}, id=f"{path.name[:2]}-nav-bottom"
