@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from helpers import text
+from helpers import modeling, text
 from helpers.data import BINARY_LABELS, LABELS, RELATED, RELATED_CLASSES
 from helpers.evaluation import DEFAULT_THRESHOLD, apply_thresholds, as_classes, binary_matrix
 
@@ -129,8 +129,6 @@ def load_or_train(mode: str, train, validation, epochs: int, batch_size: int = 6
 
     Training here is the fallback for running a later notebook on its own; it prints why.
     """
-    from helpers import modeling
-
     directory = artifact_dir(mode)
     if (directory / MODEL_FILE).is_file() and (directory / VECTORIZER_FILE).is_file():
         print(f"loaded notebook 05's {mode} model from {directory}")
