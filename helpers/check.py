@@ -54,8 +54,12 @@ def _close(answer: Any, expected: float, tolerance: float) -> bool:
 
 
 @cache
+def _splits() -> data.Splits:
+    return data.load_splits()
+
+
 def _train():
-    return data.load_splits().train
+    return _splits().train
 
 
 @cache
@@ -96,8 +100,7 @@ def _(answer):
 
 @exercise("02.3", "'always no' is right on every validation message where the label is 0.")
 def _(answer):
-    validation = data.load_splits().validation
-    return _close(answer, (validation["aid_related"] == 0).mean(), 0.002)
+    return _close(answer, (_splits().validation["aid_related"] == 0).mean(), 0.002)
 
 
 # --- 03 · text cleaning -----------------------------------------------------------------------
@@ -132,7 +135,7 @@ def _(answer):
 
 @exercise("04.3", "cleaned validation tokens minus the set of cleaned training tokens.")
 def _(answer):
-    validation = text.clean_texts(data.load_splits().validation["message"])
+    validation = text.clean_texts(_splits().validation["message"])
     unseen = {t for m in validation for t in m.split()} - set(_cleaned_train_tokens())
     return int(answer) == len(unseen)
 

@@ -138,20 +138,14 @@ def load_or_train(mode: str, train, validation, epochs: int, batch_size: int = 6
     model = modeling.compile_model(
         modeling.build_multi_output_model(len(vectorizer.get_vocabulary()), text.SEQUENCE_LENGTH)
     )
-    x_validation = vectorize(vectorizer, validation["message"])
-    model.fit(
+    modeling.fit_on_validation_f1(
+        model,
         vectorize(vectorizer, train["message"]),
         modeling.targets(train),
-        validation_data=(x_validation, modeling.targets(validation)),
+        vectorize(vectorizer, validation["message"]),
+        validation,
         epochs=epochs,
         batch_size=batch_size,
-        verbose=0,
-        callbacks=[
-            modeling.CompactProgress(x_validation, validation),
-            keras.callbacks.EarlyStopping(
-                monitor="val_macro_f1", mode="max", patience=3, restore_best_weights=True
-            ),
-        ],
     )
     save_artifacts(model, vectorizer, directory)
     return model, vectorizer
