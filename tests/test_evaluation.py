@@ -29,21 +29,50 @@ def test_related_macro_f1_averages_three_classes():
     )
 
 
-def test_seed_total_averages_the_easy_negative_class_in():
+def test_blog_total_averages_the_easy_negative_class_in():
     y_true, nothing = np.array([[1], [0], [0], [0]]), np.zeros((4, 1), dtype=int)
     # class 0: P 3/4, R 1 -> 6/7; class 1: 0 -> label score 3/7; related perfect -> 1
-    total = evaluation.seed_total(y_true, nothing, np.array([0, 1, 1, 2]), np.array([0, 1, 1, 2]))
+    total = evaluation.blog_total(y_true, nothing, np.array([0, 1, 1, 2]), np.array([0, 1, 1, 2]))
     assert total == pytest.approx(3 / 7 + 1)
 
 
-def test_tune_thresholds_finds_the_best_cut_and_keeps_default_without_positives():
-    y_true = np.array([[0, 0], [1, 0], [1, 0], [1, 0]])
-    probabilities = np.array([[0.1, 0.9], [0.4, 0.2], [0.35, 0.3], [0.8, 0.1]])
-    thresholds = evaluation.tune_thresholds(y_true, probabilities)
-    assert thresholds[0] == pytest.approx(0.35)  # every positive above, the negative below
+def test_tune_thresholds_picks_the_best_grid_point_with_enough_positives():
+    rng = np.random.default_rng(0)
+    y = (rng.random((400, 2)) < 0.2).astype(int)
+    p = np.where(y == 1, 0.3, 0.1) + rng.normal(0, 0.02, y.shape)  # positives sit near 0.3
+    y[:, 1] = 0
+    y[:3, 1] = 1  # 3 positives: too few to tune on
+    thresholds = evaluation.tune_thresholds(y, p)
+    assert 0.15 <= thresholds[0] <= 0.3 and thresholds[0] in evaluation.THRESHOLD_GRID
     assert thresholds[1] == evaluation.DEFAULT_THRESHOLD
-    decisions = evaluation.apply_thresholds(probabilities, thresholds)
-    assert decisions[:, 0].tolist() == [0, 1, 1, 1]
+
+
+def test_tuned_thresholds_never_leave_the_documented_range():
+    y = np.zeros((200, 1), dtype=int)
+    y[:40] = 1
+    p = np.full((200, 1), 0.001)
+    p[:40] = 0.002  # the positives are separable only far below 0.05
+    (threshold,) = evaluation.tune_thresholds(y, p)
+    assert min(evaluation.THRESHOLD_GRID) == 0.05 and threshold >= 0.05
+
+
+def test_cross_fitted_metrics_judge_a_rule_on_messages_it_was_not_tuned_on():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({label: rng.random(300) < 0.1 for label in data.BINARY_LABELS}).astype(int)
+    frame["related"] = rng.integers(0, 3, 300)
+    noise = {label: rng.random((300, 1)) for label in data.BINARY_LABELS}  # no signal at all
+    noise["related"] = rng.dirichlet(np.ones(3), 300)
+
+    def memorise(y_true, p):  # the best threshold on the tuning rows, without guard rails
+        return np.array([p[y_true[:, i] == 1, i].min() for i in range(y_true.shape[1])])
+
+    y, probabilities = evaluation.binary_matrix(frame), evaluation.binary_matrix(noise)
+    in_sample = evaluation.evaluate(frame, noise, memorise(y, probabilities))["macro_f1"]
+    crossed = evaluation.cross_fitted_metrics(frame, noise, memorise, seed=0)["macro_f1"]
+    assert crossed <= in_sample
+    assert set(evaluation.cross_fitted_metrics(frame, noise)) == {
+        "macro_f1", "micro_f1", "related_macro_f1", "blog_total",
+    }  # fmt: skip
 
 
 def test_evaluate_and_report_on_named_predictions():
@@ -57,7 +86,7 @@ def test_evaluate_and_report_on_named_predictions():
         "macro_f1": 1.0,
         "micro_f1": 1.0,
         "related_macro_f1": 1.0,
-        "seed_total": 36.0,
+        "blog_total": 36.0,
     }
     stricter = evaluation.evaluate(frame, predictions, thresholds=0.7)  # the 0.6 turns into a miss
     assert stricter["macro_f1"] == pytest.approx(2 / 3, abs=1e-4)
@@ -71,6 +100,13 @@ def test_related_weights_tune_the_softmax_decision():
     probabilities = np.array([[0.1, 0.6, 0.3], [0.1, 0.7, 0.2], [0.7, 0.2, 0.1], [0.2, 0.7, 0.1]])
     truth = np.array([2, 1, 0, 1])
     assert evaluation.related_macro_f1(truth, evaluation.as_classes(probabilities)) < 0.7
-    weights = evaluation.tune_related_weights(truth, probabilities)
+    weights = evaluation.tune_related_weights(truth, probabilities, min_examples=1)
     assert weights[1] == 1.0
     assert evaluation.as_classes(probabilities, weights).tolist() == [2, 1, 0, 1]
+
+
+def test_related_classes_with_too_few_examples_keep_weight_one():
+    probabilities = np.array([[0.1, 0.6, 0.3], [0.1, 0.7, 0.2], [0.7, 0.2, 0.1], [0.2, 0.7, 0.1]])
+    truth = np.array([2, 1, 0, 1])
+    assert evaluation.tune_related_weights(truth, probabilities).tolist() == [1.0, 1.0, 1.0]
+    assert max(evaluation.RELATED_WEIGHT_GRID) <= 4
