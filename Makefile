@@ -1,46 +1,42 @@
-# Every target works from a clean clone: the ones that need the environment build it first.
+# Thin wrappers: every target is `python -m series_tools TARGET` (the README gives the plain-Python
+# commands). Targets that need the environment build it first, from requirements.lock.
 PYTHON ?= python3
-VENV := .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
-export TF_CPP_MIN_LOG_LEVEL := 3
-export PYTHONWARNINGS := ignore::DeprecationWarning
+PY := .venv/bin/python
+STAMP := .venv/.installed
 
-.PHONY: setup data test run quick timings lab lint clean
+.PHONY: setup data test run quick site timings lab lint lock clean
 
-setup: $(STAMP) ## a .venv with the project (editable) and a python3 Jupyter kernel pointing at it
+setup: $(STAMP) ## .venv from requirements.lock, the project (editable), a python3 Jupyter kernel
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (series .venv)"
-	touch $@
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m series_tools setup
 
 data: setup ## fetch and verify the dataset once; later runs use the cache
-	$(PY) -m helpers.data
+	$(PY) -m series_tools data
 
-test: setup data ## unit tests + every notebook in quick mode via papermill
-	$(PY) -m pytest
+test: setup ## unit tests, every notebook in quick mode, the site and packaging checks
+	$(PY) -m series_tools test
 
-run: setup data ## every notebook in full mode into build/full: executed .ipynb + an HTML site
-	$(PY) -m helpers.series
-	$(PY) -m helpers.navigation --site build/full/html
+run: setup ## every notebook in full mode into build/full, the tables refreshed, build/full/site
+	$(PY) -m series_tools run
 
-quick: setup data ## every notebook in quick mode into build/quick, for live sessions
-	$(PY) -m helpers.series --quick
-	$(PY) -m helpers.navigation --site build/quick/html
+quick: setup ## the same in quick mode: build/quick, build/quick/site
+	$(PY) -m series_tools quick
 
-timings: setup ## copy the latest measured run times into the notebook tables and the guide
-	$(PY) -m helpers.navigation --timings
+site: setup ## rebuild build/full/site from the executed notebooks in build/full
+	$(PY) -m series_tools site
 
-lab: setup data ## open the series in JupyterLab
-	$(VENV)/bin/jupyter lab notebooks/00_index.ipynb
+timings: setup ## copy the latest run times and results into series.json and every table
+	$(PY) -m series_tools timings
 
-lint: setup ## ruff on helpers, tests and notebooks; notebooks must carry no outputs
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check helpers tests notebooks
-	$(PY) -m pytest -q tests/test_hygiene.py
+lab: setup ## open the series in JupyterLab
+	$(PY) -m series_tools lab
+
+lint: setup ## ruff on the code and the notebooks; notebooks must carry no outputs
+	$(PY) -m series_tools lint
+
+lock: setup ## write requirements.lock from .venv (after changing pyproject.toml)
+	$(PY) -m series_tools lock
 
 clean: ## remove build outputs (keeps the environment and the data cache)
 	rm -rf build

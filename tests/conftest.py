@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from helpers import series
+from series_tools import runner
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -14,7 +14,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def execute(path: Path, output: Path) -> Path:
     """Run one notebook in quick mode; fail with the failing cell's error, not a stack of noise."""
     try:
-        series.run_notebook(path, output, quick=True)
+        runner.run_notebook(path, output, quick=True)
     except PapermillExecutionError as error:
         trace = ANSI.sub("", "\n".join(error.traceback[-8:]))
         pytest.fail(f"{path.name}, cell {error.exec_count}: {error.ename}: {error.evalue}\n{trace}")

@@ -1,13 +1,14 @@
-"""Notebook hygiene: one parameters cell with quick values, no outputs, python3 kernel, no gaps."""
+"""Notebook hygiene (one parameters cell with quick values, no outputs, python3 kernel, no gaps),
+and the two rooms: helpers/ holds only what notebooks import, never the series machinery."""
 
 import re
 
 import nbformat
 import pytest
 
-from helpers import series
+from series_tools import ROOT, notebooks, runner
 
-NOTEBOOKS = series.notebooks()
+NOTEBOOKS = notebooks()
 
 
 def test_notebooks_are_numbered_without_gaps():
@@ -25,8 +26,15 @@ def test_notebook_hygiene(path):
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "commit without outputs"
             assert "!pip" not in cell.source and "sys.path" not in cell.source
-    assert len(series.parameters_cells(path)) == 1, "exactly one cell tagged 'parameters'"
-    (parameters,) = series.parameters_cells(path)
+    assert len(runner.parameters_cells(path)) == 1, "exactly one cell tagged 'parameters'"
+    (parameters,) = runner.parameters_cells(path)
     names = re.findall(r"^([A-Z][A-Z0-9_]*)\s*=", parameters.source, flags=re.M)
     assert names, "the parameters cell holds UPPER_CASE knobs"
-    assert set(series.quick_parameters(path)) <= set(names)
+    assert set(runner.quick_parameters(path)) <= set(names)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "helpers").glob("*.py")), ids=lambda p: p.stem)
+def test_helpers_leave_running_the_series_to_series_tools(path):
+    source = path.read_text(encoding="utf-8")
+    for name in ("series_tools", "papermill", "nbconvert"):
+        assert name not in source, f"{path.name} mentions {name}: that belongs in series_tools/"

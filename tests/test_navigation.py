@@ -1,55 +1,53 @@
-"""Generated navigation and tables are current; the HTML site of the executed series resolves."""
+"""Generated navigation and tables are current and come from series.json and the results record."""
 
-from helpers import navigation, series
+from series_tools import load_series, navigation, notebooks
 
 
 def test_series_list_matches_the_notebooks_on_disk():
-    listed = [entry["file"] for entry in navigation.load_series()["notebooks"]]
-    assert listed == [path.name for path in series.notebooks()]
+    on_disk = sorted(p.name for p in notebooks()[0].parent.glob("[0-9][0-9]_*.ipynb"))
+    assert [path.name for path in notebooks()] == on_disk
 
 
 def test_generated_navigation_and_tables_are_current():
     stale = navigation.stale()
-    assert not stale, f"out of date: {stale}; run `.venv/bin/python -m helpers.navigation`"
+    assert not stale, f"out of date: {stale}; run `.venv/bin/python -m series_tools timings`"
 
 
 def test_navigation_links_previous_index_and_next():
-    entries = navigation.load_series()["notebooks"]
+    entries = load_series()["notebooks"]
     middle = navigation.nav_line(3, entries)
-    assert middle.startswith("[← 02 ") and "[Index](00_index.ipynb)" in middle
-    assert middle.endswith("(04_tokenization_and_sequences.ipynb)")
+    assert middle.startswith(f"[← {navigation.label(entries[2])}]")
+    assert f"[Index]({entries[0]['file']})" in middle
+    assert middle.endswith(f"({entries[4]['file']})")
     assert "→" not in navigation.nav_line(len(entries) - 1, entries)
 
 
-def test_timings_come_from_the_results_record(tmp_path, monkeypatch):
-    row = {"notebook": "01_multilabel_vs_multiclass", "model": "whole_notebook", "mode": "full"}
-    row["run_seconds"] = 12.3
-    listing = tmp_path / "series.json"
-    listing.write_text(navigation.SERIES_FILE.read_text())
-    monkeypatch.setattr(navigation, "SERIES_FILE", listing)
-    monkeypatch.setattr(navigation, "read_results", lambda: [row])
-    navigation.update_timings()
-    updated = navigation.load_series()
-    assert updated["run_seconds"]["01_multilabel_vs_multiclass"]["full"] == 12.3
-    assert "| 01 Multi-label vs multiclass |" in navigation.timings_table(updated)
+def test_measurements_are_the_latest_full_run_on_test():
+    series = load_series()
+    first, second = (p.stem for p in notebooks(series)[1:3])
+    old = {"notebook": first, "mode": "full", "timestamp": "2025-01-01T00:00:00+00:00"}
+    new = {**old, "timestamp": "2025-02-01T00:00:00+00:00"}
+    rows = [
+        {**old, "model": "gone", "split": "test", "macro_f1": 0.1},
+        {**new, "model": "lstm", "split": "test", "macro_f1": 0.5, "blog_total": 25.0},
+        {**new, "model": "lstm", "split": "validation", "macro_f1": 0.9},
+        {**new, "mode": "quick", "model": "lstm", "split": "test", "macro_f1": 0.2},
+        {**new, "notebook": "99_not_listed", "model": "x", "split": "test", "macro_f1": 1.0},
+        {**new, "notebook": second, "run_seconds": 12.3},
+    ]
+    updated = navigation.with_measurements(series, rows)
+    assert updated["results"][first] == {"lstm": {"macro_f1": 0.5, "blog_total": 25.0}}
+    assert "99_not_listed" not in updated["results"]
+    assert updated["run_seconds"][second]["full"] == 12.3
+    assert f"| {navigation.label(series['notebooks'][2])} | " in navigation.timings_table(updated)
 
 
-def test_the_html_site_of_the_executed_series_resolves(executed, tmp_path):
-    html_dir = tmp_path / "html"
-    for path in series.notebooks():
-        series.export_html(executed(path), html_dir)
-    assert navigation.build_site(html_dir) == []
-    index = (html_dir / "index.html").read_text()
-    assert all(f"{p.stem}.html" in index for p in series.notebooks())
-    page = (html_dir / "02_exploring_the_dataset.html").read_text()
-    assert 'href="03_text_cleaning.html"' in page and "data:image/png;base64," in page
-
-
-def test_a_broken_site_is_reported(tmp_path):
-    (tmp_path / "01_multilabel_vs_multiclass.html").write_text(
-        '<a href="nowhere.html">x</a><img src="missing.png">'
-    )
-    problems = navigation.check_site(tmp_path)
-    assert any("missing page 00_index.html" in p for p in problems)
-    assert any("link to missing nowhere.html" in p for p in problems)
-    assert any("image 'missing.png' does not resolve" in p for p in problems)
+def test_results_table_shows_only_columns_that_exist():
+    results = {
+        "05_x": {"lstm": {"blog_total": 25.0, "epochs": 3, "macro_f1": 0.5}},
+        "09_y": {"m": {}},
+    }
+    table = navigation.results_table(results, empty="none").splitlines()
+    assert table[0] == "| # · model | macro_f1 | blog_total |"
+    assert table[2:] == ["| 05 · lstm | 0.5 | 25.0 |"]
+    assert navigation.results_table({}, empty="none") == "none"

@@ -1,4 +1,4 @@
-"""Run every numbered notebook through papermill in its documented quick mode."""
+"""Run every notebook of the series through papermill in its documented quick mode."""
 
 import json
 from pathlib import Path
@@ -7,26 +7,34 @@ import nbformat
 import pytest
 from conftest import execute
 
-from helpers import series
+from series_tools import NOTEBOOK_DIR, load_series, notebooks
+
+TIMING = ("seconds", "per_second", "latency_ms", "timestamp")
 
 
-def printed_metrics(executed_notebook: Path) -> dict:
-    """The JSON printed by the cell tagged ``test-metrics``."""
+def recorded_rows(executed_notebook: Path) -> list[dict]:
+    """The rows the cell tagged ``record-results`` printed (one JSON object per line)."""
     notebook = nbformat.read(executed_notebook, as_version=4)
-    (cell,) = [c for c in notebook.cells if "test-metrics" in c.metadata.get("tags", [])]
+    (cell,) = [c for c in notebook.cells if "record-results" in c.metadata.get("tags", [])]
     text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-    return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-@pytest.mark.parametrize("path", series.notebooks(), ids=lambda p: p.stem)
+def without_timings(row: dict) -> dict:
+    return {k: v for k, v in row.items() if not any(mark in k for mark in TIMING)}
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
 def test_notebook_runs_in_quick_mode(path, executed):
     executed(path)
 
 
 def test_training_is_reproducible_on_cpu(executed, tmp_path):
-    """Two quick runs of notebook 05 with the same seed print identical test metrics."""
-    path = series.NOTEBOOK_DIR / "05_multi_output_lstm.ipynb"
-    first = printed_metrics(executed(path))
-    second = printed_metrics(execute(path, tmp_path / "second_run.ipynb"))
+    """Two quick runs of notebook 05 with the same seed record identical results."""
+    (entry,) = [e for e in load_series()["notebooks"] if e["file"].startswith("05_")]
+    path = NOTEBOOK_DIR / entry["file"]
+    first = [without_timings(row) for row in recorded_rows(executed(path))]
+    second = [without_timings(row) for row in recorded_rows(execute(path, tmp_path / path.name))]
     assert first == second
-    assert {"macro_f1", "micro_f1", "related_macro_f1", "mean_test_probability"} <= set(first)
+    assert first and all({"model", "split"} <= set(row) for row in first)
+    assert any("macro_f1" in row and row["split"] == "test" for row in first)

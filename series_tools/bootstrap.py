@@ -1,0 +1,83 @@
+"""The project's .venv, with nothing but the standard library: create it from requirements.lock,
+or write the lock from it. ``python -m series_tools setup`` and ``make setup`` call :func:`setup`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+from series_tools import ROOT
+
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+PYPROJECT = ROOT / "pyproject.toml"
+STAMP = VENV / ".installed"
+KERNEL = ["--sys-prefix", "--name", "python3", "--display-name", "Python 3 (series .venv)"]
+LOCK_HEADER = """\
+# Every package of a tested .venv, pinned: `make setup` installs exactly these, then the project.
+# pyproject.toml keeps the ranges. Regenerate after changing dependencies:
+#   pip install -e ".[dev]" into .venv, then `python -m series_tools lock` (or `make lock`).
+"""
+
+
+def venv_python(root: Path = VENV) -> Path:
+    """The Python inside a virtual environment (Scripts\\python.exe on Windows)."""
+    return root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def up_to_date() -> bool:
+    """Whether .venv was set up after the last change to the lock and pyproject.toml."""
+    inputs = (LOCK, PYPROJECT)
+    return STAMP.is_file() and all(STAMP.stat().st_mtime >= p.stat().st_mtime for p in inputs)
+
+
+def _run(*command: str | Path) -> None:
+    print("+", " ".join(map(str, command)), flush=True)
+    subprocess.run(list(map(str, command)), check=True)
+
+
+def setup() -> Path:
+    """Create .venv (once), install the lock, the project (editable) and a python3 kernel."""
+    python = venv_python()
+    if up_to_date():
+        return python
+    if sys.version_info < (3, 11):  # noqa: UP036 (any python3 may start the bootstrap)
+        raise SystemExit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = (python, "-m", "pip", "--disable-pip-version-check")
+    _run(*pip, "install", "--quiet", "--upgrade", "pip")
+    _run(*pip, "install", "--quiet", "-r", LOCK)
+    _run(*pip, "install", "--quiet", "--no-deps", "-e", ROOT)
+    _run(python, "-m", "ipykernel", "install", *KERNEL)
+    STAMP.touch()
+    return python
+
+
+def write_lock(python: Path) -> None:
+    """Pin every package installed for ``python`` except pip and the project itself; a pin keeps
+    the environment marker of its line in pyproject.toml (e.g. not on Windows)."""
+    import tomllib
+
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    markers = {_name(line): line.split(";", 1)[1].strip() for line in declared if ";" in line}
+    command = [str(python), "-m", "pip", "list", "--format=freeze", "--exclude-editable"]
+    listed = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    pins = [
+        f"{line}; {markers[_name(line)]}" if _name(line) in markers else line
+        for line in sorted(listed.splitlines(), key=_name)
+        if _name(line) not in {"pip", _name(project["name"])}
+    ]
+    LOCK.write_text(LOCK_HEADER + "\n".join(pins) + "\n", encoding="utf-8")
+    print(f"wrote {len(pins)} pins to {LOCK.relative_to(ROOT)}")
+
+
+def _name(requirement: str) -> str:
+    """The normalised project name at the start of a requirement line (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", requirement)[0]).lower()
