@@ -1,6 +1,8 @@
-"""Use the trained model: saved artefacts (notebooks 05 and 07) and classifying raw messages.
+"""Use the trained models: saved artefacts and classifying raw messages.
 
-Artefacts live in build/models/<mode>/ so a quick run never overwrites a full one.
+Two models are served: the BiLSTM of notebook 05 (decision rules from notebook 07) and the
+series' final model of notebook 08 (pretrained encoder + linear baseline, blended). Artefacts
+live in build/models/<mode>/ so a quick run never overwrites a full one.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
 import keras
 import numpy as np
 import pandas as pd
 
-from helpers import modeling, text
+from helpers import encoders, linear, modeling, text
 from helpers.data import BINARY_LABELS, LABELS, RELATED, RELATED_CLASSES
 from helpers.evaluation import DEFAULT_THRESHOLD, apply_thresholds, as_classes, binary_matrix
 
@@ -22,7 +25,9 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "build" / "models"
 MODEL_FILE = "model.keras"
 VECTORIZER_FILE = "vectorizer.json"
 THRESHOLDS_FILE = "thresholds.json"
-PRODUCED_BY = {MODEL_FILE: "05", VECTORIZER_FILE: "05", THRESHOLDS_FILE: "07"}
+LINEAR_FILE = "linear.joblib"
+FINAL_DIR = "final"
+PRODUCED_BY = {MODEL_FILE: "05", VECTORIZER_FILE: "05", THRESHOLDS_FILE: "07", LINEAR_FILE: "08"}
 MAX_CHARACTERS = 10_000  # the model reads 64 tokens; longer input is cut before cleaning
 BATCH_SIZE = 1024
 BUCKETS = (16, 32, 48, 64, 1 << 30)  # sequence widths a batch is cut to (see probabilities)
@@ -171,28 +176,8 @@ class Classifier:
         """
         batch = validate_messages(messages)
         cleaned = [text.clean_text(message[:MAX_CHARACTERS]) for message in batch]
-        probabilities, related_probabilities = self.probabilities(cleaned)
-        frame = pd.DataFrame(probabilities, columns=list(BINARY_LABELS))
-        decisions = apply_thresholds(probabilities, self.thresholds).astype(bool)
-        related = as_classes(related_probabilities, self.related_weights)
-        empty = np.array([not words for words in cleaned], dtype=bool)
-        frame.loc[empty, :] = np.nan
-        related[empty] = 0
-        decisions[empty] = False
-        frame.insert(0, "message", batch)
-        frame.insert(1, RELATED, related)
-        frame.insert(2, "labels", [list(np.array(BINARY_LABELS)[row]) for row in decisions])
-        if not as_dicts:
-            return frame
-        return [
-            {
-                "message": row["message"],
-                "related": int(row[RELATED]),
-                "labels": row["labels"],
-                "probabilities": {label: float(row[label]) for label in BINARY_LABELS},
-            }
-            for _, row in frame.iterrows()
-        ]
+        binary, related = self.probabilities(cleaned)
+        return decide(batch, cleaned, binary, related, self, as_dicts)
 
     def probabilities(self, cleaned: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(n, 35) binary and (n, 3) related probabilities for cleaned texts.
@@ -218,6 +203,115 @@ class Classifier:
         """Build the prediction graph for one message and for a full batch, before timing."""
         self.predict("warm up")
         self.predict(["warm up " * 40] * BATCH_SIZE)
+
+
+def decide(
+    batch: list[str],
+    cleaned: list[str],
+    binary: np.ndarray,
+    related_probabilities: np.ndarray,
+    rules: Classifier | FinalClassifier,
+    as_dicts: bool = False,
+):
+    """Turn probabilities into each message's labels and related class with ``rules``'
+    thresholds and related weights; messages with no words get no labels and NaN."""
+    frame = pd.DataFrame(binary, columns=list(BINARY_LABELS))
+    decisions = apply_thresholds(binary, rules.thresholds).astype(bool)
+    related = as_classes(related_probabilities, rules.related_weights)
+    empty = np.array([not words for words in cleaned], dtype=bool)
+    frame.loc[empty, :] = np.nan
+    related[empty] = 0
+    decisions[empty] = False
+    frame.insert(0, "message", batch)
+    frame.insert(1, RELATED, related)
+    frame.insert(2, "labels", [list(np.array(BINARY_LABELS)[row]) for row in decisions])
+    if not as_dicts:
+        return frame
+    return [
+        {
+            "message": row["message"],
+            "related": int(row[RELATED]),
+            "labels": row["labels"],
+            "probabilities": {label: float(row[label]) for label in BINARY_LABELS},
+        }
+        for _, row in frame.iterrows()
+    ]
+
+
+@dataclass
+class FinalClassifier:
+    """The series' final model (notebook 08): encoder vectors and the linear baseline's
+    probabilities in, blended heads out, with its decision rules; ``predict`` raw messages."""
+
+    model: keras.Model
+    baseline: linear.LinearBaseline
+    encoder: encoders.Encoder
+    thresholds: np.ndarray
+    related_weights: np.ndarray
+
+    def predict(self, messages: str | Iterable[str], as_dicts: bool = False):
+        """Classify one message or many, with the same output and odd-input rules as
+        ``Classifier.predict``. The encoder reads the message itself, the baseline its
+        cleaned text."""
+        batch = validate_messages(messages)
+        cut = [message[:MAX_CHARACTERS] for message in batch]
+        cleaned = text.clean_texts(cut)
+        binary, related = self.probabilities(cut, cleaned)
+        return decide(batch, cleaned, binary, related, self, as_dicts)
+
+    def probabilities(
+        self, messages: list[str], cleaned: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 35) binary and (n, 3) related probabilities of the blended model."""
+        if not messages:
+            return np.zeros((0, len(BINARY_LABELS))), np.zeros((0, len(RELATED_CLASSES)))
+        outputs = self.model.predict_on_batch(self.inputs(messages, cleaned))
+        return binary_matrix(outputs), np.asarray(outputs[RELATED])
+
+    def inputs(self, messages: list[str], cleaned: list[str]) -> dict[str, np.ndarray]:
+        """The blended model's inputs: sentence vectors and the baseline's probabilities."""
+        vectors = encoders.encode(messages, self.encoder, progress=False)
+        probabilities = linear.predict_linear(self.baseline, cleaned)
+        return {"sentence_vector": vectors} | {f"linear_{k}": v for k, v in probabilities.items()}
+
+    def warm_up(self) -> None:
+        """Build the graphs for one message and for a batch, before timing."""
+        self.predict("warm up")
+        self.predict(["warm up " * 40] * 64)
+
+
+def save_final(
+    directory: Path,
+    model: keras.Model,
+    baseline: linear.LinearBaseline,
+    thresholds: np.ndarray,
+    related_weights: np.ndarray,
+) -> Path:
+    """Save the final model of notebook 08 into ``directory/final``: the Keras model, the
+    linear baseline (joblib) and the decision rules (JSON). The encoder stays in its cache."""
+    final = directory / FINAL_DIR
+    final.mkdir(parents=True, exist_ok=True)
+    model.save(final / MODEL_FILE)
+    joblib.dump(baseline, final / LINEAR_FILE)
+    save_thresholds(final, thresholds, related_weights)
+    return final
+
+
+def load_final_classifier(directory: Path) -> FinalClassifier:
+    """The final model of notebook 08 from ``directory/final``, with its decision rules."""
+    final = directory / FINAL_DIR
+    for name in (MODEL_FILE, LINEAR_FILE, THRESHOLDS_FILE):
+        if not (final / name).is_file():
+            raise ArtifactError(
+                f"{final / name} is missing. It is written by notebook 08: run "
+                "notebooks/08_*.ipynb (or `make run`) first."
+            )
+    model = keras.models.load_model(final / MODEL_FILE)
+    baseline = joblib.load(final / LINEAR_FILE)
+    thresholds, related_weights = load_thresholds(final)
+    return FinalClassifier(
+        model, baseline, encoders.load_sentence_encoder(), thresholds, related_weights
+    )
 
 
 def validate_messages(messages: str | Iterable[str]) -> list[str]:

@@ -170,3 +170,85 @@ def test_length_buckets_change_speed_not_results(classifier, monkeypatch):
         binary[:, data.BINARY_LABELS.index("water")], full_width["water"][:, 0], atol=1e-6
     )
     assert np.allclose(related, full_width["related"], atol=1e-6)
+
+
+# --- the final model of notebook 08: encoder vectors + linear baseline, blended ------------------
+@pytest.fixture(scope="module")
+def final(tmp_path_factory):
+    """A tiny final model saved like notebook 08 does, with a tiny random encoder."""
+    import keras_hub
+
+    from helpers import encoders, linear
+
+    keras.utils.set_random_seed(0)
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "need", "water", "food", "house"]
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(words), num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,
+        max_sequence_length=128,
+    )  # fmt: skip
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=words, lowercase=True)
+    preprocessor = keras_hub.models.BertTextEmbedderPreprocessor(tokenizer, sequence_length=128)
+    encoder = encoders.Encoder(preprocessor, encoders.build_sentence_encoder(backbone))
+    frame = pd.DataFrame({label: 0 for label in data.LABELS}, index=range(len(MESSAGES)))
+    frame["water"], frame["related"] = [1, 0, 0] * 8, [1, 1, 0] * 8
+    baseline = linear.fit_linear_baseline(text.clean_texts(MESSAGES), frame, max_features=20)
+    head_input = keras.Input((8,))
+    heads = keras.Model(head_input, modeling.output_heads(keras.layers.Dense(4)(head_input)))
+    vector = keras.Input((8,), name="sentence_vector")
+    deep = heads(vector)  # nested, as in notebook 08: its head names stay inside it
+    linear_inputs = {
+        f"linear_{label}": keras.Input((deep[label].shape[-1],), name=f"linear_{label}")
+        for label in data.LABELS
+    }
+    outputs = {
+        label: keras.layers.Add(name=label)(
+            [
+                keras.layers.Rescaling(0.5)(linear_inputs[f"linear_{label}"]),
+                keras.layers.Rescaling(0.5)(deep[label]),
+            ]
+        )
+        for label in data.LABELS
+    }
+    model = keras.Model({"sentence_vector": vector, **linear_inputs}, outputs)
+    directory = tmp_path_factory.mktemp("final")
+    inference.save_final(directory, model, baseline, np.full(35, 0.5), np.ones(3))
+    return directory, encoder
+
+
+def load_final(final, monkeypatch):
+    from helpers import encoders
+
+    directory, encoder = final
+    monkeypatch.setattr(encoders, "load_sentence_encoder", lambda: encoder)
+    return inference.load_final_classifier(directory)
+
+
+def test_the_final_model_loads_and_answers_like_the_bilstm(final, monkeypatch):
+    classifier = load_final(final, monkeypatch)
+    result = classifier.predict(["We need WATER!!!", "", "🙏🙏", "need food " * 3000])
+    assert list(result.columns[:3]) == ["message", "related", "labels"]
+    assert list(result.columns[3:]) == list(data.BINARY_LABELS)
+    probabilities = result[list(data.BINARY_LABELS)].to_numpy(dtype=float)
+    assert ((probabilities[[0, 3]] >= 0) & (probabilities[[0, 3]] <= 1)).all()
+    assert np.isnan(probabilities[[1, 2]]).all() and result.loc[1, "labels"] == []
+    assert len(classifier.predict([])) == 0
+    with pytest.raises(TypeError, match="position 1 is NoneType"):
+        classifier.predict(["fine", None])
+
+
+def test_the_final_model_batches_agree_with_single_calls(final, monkeypatch):
+    classifier = load_final(final, monkeypatch)
+    batched = classifier.predict(MESSAGES[:4])[list(data.BINARY_LABELS)].to_numpy()
+    single = np.vstack(
+        [classifier.predict(m)[list(data.BINARY_LABELS)].to_numpy() for m in MESSAGES[:4]]
+    )
+    assert np.allclose(batched, single, atol=1e-5)
+
+
+@pytest.mark.parametrize("missing", ["model.keras", "linear.joblib", "thresholds.json"])
+def test_a_missing_final_file_names_notebook_08(final, tmp_path, missing):
+    directory = tmp_path / "copy"
+    shutil.copytree(final[0], directory)
+    (directory / inference.FINAL_DIR / missing).unlink()
+    with pytest.raises(inference.ArtifactError, match=rf"{missing} is missing.*notebook 08"):
+        inference.load_final_classifier(directory)

@@ -87,11 +87,12 @@ def test_fit_on_validation_f1_trains_logs_and_times(model, capsys):
     frame = tiny_frame()
     x = np.random.default_rng(3).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
     modeling.compile_model(model)
-    seconds = modeling.fit_on_validation_f1(
+    run = modeling.fit_on_validation_f1(
         model, x, modeling.targets(frame), x, frame, epochs=2, batch_size=16, patience=1,
         validation_loss=False,
     )  # fmt: skip
-    assert seconds > 0
+    assert run["train_seconds"] > 0 and 1 <= run["best_epoch"] <= run["epochs_run"] <= 2
+    assert run["stopped_early"] == (run["epochs_run"] < 2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert 1 <= len(lines) <= 2 and all(
         "val macro_f1" in line and "val_loss" not in line for line in lines
