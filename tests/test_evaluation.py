@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import f1_score
 
 from helpers import data, evaluation
 
@@ -73,6 +74,9 @@ def test_cross_fitted_metrics_judge_a_rule_on_messages_it_was_not_tuned_on():
     assert set(evaluation.cross_fitted_metrics(frame, noise)) == {
         "macro_f1", "micro_f1", "related_macro_f1", "blog_total",
     }  # fmt: skip
+    each = [evaluation.cross_fitted_metrics(frame, noise, seed=s)["micro_f1"] for s in (5, 6, 7)]
+    repeated = evaluation.cross_fitted_metrics(frame, noise, seed=5, repeats=3)["micro_f1"]
+    assert repeated == pytest.approx(np.mean(each), abs=1e-4)
 
 
 def test_evaluate_and_report_on_named_predictions():
@@ -110,3 +114,13 @@ def test_related_classes_with_too_few_examples_keep_weight_one():
     truth = np.array([2, 1, 0, 1])
     assert evaluation.tune_related_weights(truth, probabilities).tolist() == [1.0, 1.0, 1.0]
     assert max(evaluation.RELATED_WEIGHT_GRID) <= 4
+
+
+def test_tuned_thresholds_maximise_scikit_learns_f1_per_label():
+    rng = np.random.default_rng(3)
+    y = (rng.random((400, 6)) < 0.3).astype(int)
+    p = np.clip(0.4 * y + rng.random((400, 6)) * 0.7, 0, 1)
+    thresholds = evaluation.tune_thresholds(y, p, min_positives=1)
+    for i, chosen in enumerate(thresholds):
+        best = max(f1_score(y[:, i], p[:, i] >= t) for t in evaluation.THRESHOLD_GRID)
+        assert f1_score(y[:, i], p[:, i] >= chosen) == pytest.approx(best)
