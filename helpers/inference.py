@@ -224,7 +224,8 @@ def decide(
     decisions[empty] = False
     frame.insert(0, "message", batch)
     frame.insert(1, RELATED, related)
-    frame.insert(2, "labels", [list(np.array(BINARY_LABELS)[row]) for row in decisions])
+    names = list(BINARY_LABELS)  # plain str, so a list prints as ['water'], not np.str_
+    frame.insert(2, "labels", [[names[i] for i in np.flatnonzero(row)] for row in decisions])
     if not as_dicts:
         return frame
     return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import platform
 import sys
@@ -35,6 +36,19 @@ with native_stderr_silenced():
 
     tf.config.list_physical_devices("GPU")  # probe the devices now, while their log is muted
 import keras  # noqa: E402  (after the quiet TensorFlow import on purpose)
+
+
+def not_a_cross_model_retracing_warning(record: logging.LogRecord) -> bool:
+    """False for TensorFlow's "triggered tf.function retracing" warning, True for the rest.
+
+    TensorFlow counts traces per function *source code*, and every Keras model's predict
+    function shares one source; a notebook that loads several models adds up their normal
+    first traces and gets warned about "excessive" retracing that is not happening.
+    """
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(not_a_cross_model_retracing_warning)
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> None:

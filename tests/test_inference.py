@@ -117,7 +117,9 @@ def test_thresholds_decide_the_labels(classifier):
     nothing = inference.Classifier(
         classifier.model, classifier.vectorizer, np.full(35, 1.1), np.ones(3)
     )
-    assert everything.predict("need water").loc[0, "labels"] == list(data.BINARY_LABELS)
+    labels = everything.predict("need water").loc[0, "labels"]
+    assert labels == list(data.BINARY_LABELS)
+    assert all(type(label) is str for label in labels)  # prints as 'water', not np.str_('water')
     assert nothing.predict("need water").loc[0, "labels"] == []
 
 
