@@ -48,7 +48,19 @@ def run_notebook(path: Path, output: Path, quick: bool) -> float:
         execution_timeout=CELL_TIMEOUT_S,
         progress_bar=False,
     )
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    tidy_streams(output)
+    return seconds
+
+
+def tidy_streams(path: Path) -> None:
+    """Merge each cell's consecutive stream outputs and apply carriage returns, as a live
+    notebook shows them: a progress bar keeps its last state instead of one line per update."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    notebook = nbformat.read(path, as_version=4)
+    CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    nbformat.write(notebook, path)
 
 
 def executed_path(path: Path, mode: str) -> Path:

@@ -2,9 +2,10 @@
 
 import json
 
+import nbformat
 import pytest
 
-from series_tools import results
+from series_tools import results, runner
 
 
 def test_record_results_appends_and_prints_each_row(tmp_path, capsys):
@@ -35,3 +36,18 @@ def test_the_runner_records_run_times(tmp_path):
     results.record_run_time("01_intro", "full", 7.04, path=path)
     results.record_run_time("01_intro", "full", 8.0, path=path)
     assert results.latest_run_times(results.read_results(path)) == {"01_intro": {"full": 8.0}}
+
+
+def test_a_progress_bar_keeps_only_its_last_state(tmp_path):
+    path = tmp_path / "bar.ipynb"
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="\rencoding:   0%| 0/9"),
+        nbformat.v4.new_output("stream", name="stderr", text="\rencoding:  50%| 4/9"),
+        nbformat.v4.new_output("stream", name="stderr", text="\rencoding: 100%| 9/9\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+    runner.tidy_streams(path)
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [o.text for o in outputs] == ["encoding: 100%| 9/9\n", "done\n"]
