@@ -60,6 +60,9 @@ def tidy_streams(path: Path) -> None:
 
     notebook = nbformat.read(path, as_version=4)
     CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    for cell in notebook.cells:  # a bar's closing newline is left alone: drop blank streams
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if o.output_type != "stream" or o.text.strip()]
     nbformat.write(notebook, path)
 
 

@@ -46,6 +46,7 @@ def test_a_progress_bar_keeps_only_its_last_state(tmp_path):
         nbformat.v4.new_output("stream", name="stderr", text="\rencoding:  50%| 4/9"),
         nbformat.v4.new_output("stream", name="stderr", text="\rencoding: 100%| 9/9\n"),
         nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="\n"),
     ]
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
     runner.tidy_streams(path)
