@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from series_tools import load_series, notebooks
-from series_tools.navigation import label, results_table, toc_table
+from series_tools.navigation import label, render_notebook, results_table, toc_table
 from series_tools.results import latest_test_results, read_results
 
 EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.I)
@@ -78,8 +78,10 @@ def write_book(executed: list[Path], book: Path, mode: str) -> None:
     series = load_series()
     shutil.rmtree(book, ignore_errors=True)
     book.mkdir(parents=True)
-    for path in executed:
-        shutil.copy2(path, book / path.name)
+    position = {path.name: i for i, path in enumerate(notebooks(series))}
+    for path in executed:  # outputs as executed; run times in the header as measured since
+        rendered = render_notebook(path, position[path.name], series)
+        (book / path.name).write_text(rendered, encoding="utf-8")
     for name, settings in (("_config.yml", book_config(series)), ("_toc.yml", book_toc(series))):
         (book / name).write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     (book / "index.md").write_text(index_page(series, mode), encoding="utf-8")
