@@ -32,3 +32,11 @@ def executed(tmp_path_factory):
         return runs[path]
 
     return run
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    """An empty data/ folder: where fetch() caches, isolated per test."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder

