@@ -82,16 +82,23 @@ def compile_model(
     loss_weights: Mapping[str, float] | None = None,
     learning_rate: float = 2e-3,
 ) -> keras.Model:
-    """Compile with one loss per head (checked), optional per-head loss weights, Adam, no XLA."""
+    """Compile with one loss per head (checked), optional per-head loss weights and Adam; XLA
+    compilation as suits the backend (``jit_compile()``)."""
     losses = dict(losses or head_losses())
     check_one_loss_per_head(model, losses)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=losses,
         loss_weights=dict(loss_weights) if loss_weights else None,
-        jit_compile=False,  # on CPU, XLA costs more than it saves for this model (measured)
+        jit_compile=jit_compile(),
     )
     return model
+
+
+def jit_compile() -> bool | str:
+    """False on TensorFlow, where XLA costs more than it saves for these models on a CPU
+    (measured in notebook 05); Keras' "auto" elsewhere: JAX compiles, op by op it crawls."""
+    return False if keras.backend.backend() == "tensorflow" else "auto"
 
 
 class CompactProgress(keras.callbacks.Callback):

@@ -1,4 +1,9 @@
-"""The setup cell in one call: import TensorFlow quietly, print the versions that matter, seed."""
+"""The setup cell in one call: print the versions and the Keras backend in use, then seed.
+
+The backend is the learner's choice (``KERAS_BACKEND``; TensorFlow when unset). TensorFlow is
+imported quietly whatever the backend: TextVectorization and KerasHub's tokenizers run on it as
+data steps, outside the trained network, as the Keras guides do for JAX and PyTorch.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,9 @@ with native_stderr_silenced():
     import tensorflow as tf
 
     tf.config.list_physical_devices("GPU")  # probe the devices now, while their log is muted
-import keras  # noqa: E402  (after the quiet TensorFlow import on purpose)
+    import keras  # its backend (JAX, say) may probe devices too
+
+BACKEND = keras.backend.backend()
 
 
 def not_a_cross_model_retracing_warning(record: logging.LogRecord) -> bool:
@@ -52,9 +59,11 @@ tf.get_logger().addFilter(not_a_cross_model_retracing_warning)
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> None:
-    """Seed Python, NumPy and TensorFlow and make TF ops deterministic, so reruns match on CPU."""
+    """Seed Python, NumPy and the backend; on TensorFlow also make ops deterministic, so reruns
+    on the same CPU match (JAX's CPU kernels are deterministic already)."""
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if BACKEND == "tensorflow":
+        tf.config.experimental.enable_op_determinism()
 
 
 def versions() -> dict[str, str]:
@@ -64,11 +73,15 @@ def versions() -> dict[str, str]:
     import pandas
     import sklearn
 
-    return {
+    found = {
         "python": platform.python_version(),
         "keras": keras.__version__,
-        "backend": keras.backend.backend(),
+        "backend": BACKEND,
         "tensorflow": tf.__version__,
+    }
+    if BACKEND != "tensorflow":
+        found[BACKEND] = __import__(BACKEND).__version__
+    return found | {
         "scikit-learn": sklearn.__version__,
         "pandas": pandas.__version__,
         "matplotlib": matplotlib.__version__,
@@ -77,7 +90,8 @@ def versions() -> dict[str, str]:
 
 
 def start(seed: int = DEFAULT_SEED) -> None:
-    """Print versions and seed everything: the first call of every notebook's setup cell."""
+    """Print versions and the backend, and seed everything: the first call of every setup cell."""
     print(" | ".join(f"{name} {version}" for name, version in versions().items()))
     seed_everything(seed)
-    print(f"seed {seed}; deterministic TensorFlow ops on")
+    ops = "; deterministic TensorFlow ops on" if BACKEND == "tensorflow" else ""
+    print(f"Keras backend: {BACKEND} (KERAS_BACKEND chooses it); seed {seed}{ops}")
