@@ -106,7 +106,9 @@ def _require(directory: Path, name: str) -> Path:
 
 def load_artifacts(directory: Path) -> tuple[keras.Model, object]:
     """The saved model and vectorizer from ``directory``, checked to belong together."""
-    model = keras.models.load_model(_require(directory, MODEL_FILE))
+    model = keras.models.load_model(
+        _require(directory, MODEL_FILE), compile=False
+    )  # predicting only
     vectorizer = load_vectorizer(_require(directory, VECTORIZER_FILE))
     if sorted(model.output_names) != sorted(LABELS):
         raise ArtifactError(
@@ -307,7 +309,7 @@ def load_final_classifier(directory: Path) -> FinalClassifier:
                 f"{final / name} is missing. It is written by notebook 08: run "
                 "notebooks/08_*.ipynb (or `make run`) first."
             )
-    model = keras.models.load_model(final / MODEL_FILE)
+    model = keras.models.load_model(final / MODEL_FILE, compile=False)  # predicting only
     baseline = joblib.load(final / LINEAR_FILE)
     thresholds, related_weights = load_thresholds(final)
     return FinalClassifier(
