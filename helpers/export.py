@@ -26,8 +26,7 @@ import tensorflow as tf
 from helpers import inference, linear
 from helpers.data import BINARY_LABELS, RELATED, RELATED_CLASSES
 
-BUILD_DIR = Path(__file__).resolve().parent.parent / "build"
-SERVING_SCRIPT = BUILD_DIR.parent / "serving" / "classify.py"  # uses the export, not helpers
+SERVING_SCRIPT = Path(__file__).resolve().parent.parent / "serving" / "classify.py"
 RULES_FILE = "decision_rules.json"
 
 # Python's \w and \s, spelled for RE2 (TensorFlow's regex engine), whose own \w, \s and \b
@@ -320,8 +319,9 @@ class BertTokenizerGraph(tf.Module):
 
 
 def export_dir(mode: str) -> Path:
-    """build/export for the full run (what `make run` ships), build/export-quick for quick."""
-    return BUILD_DIR / ("export" if mode == "full" else f"export-{mode}")
+    """build/export for the full run (what `make run` ships), build/export-quick for quick
+    (beside build/models, wherever $SERIES_MODELS_DIR puts that)."""
+    return inference.MODELS_DIR.parent / ("export" if mode == "full" else f"export-{mode}")
 
 
 def write_rules(directory: Path, thresholds: np.ndarray, related_weights: np.ndarray) -> Path:

@@ -8,6 +8,7 @@ live in build/models/<mode>/ so a quick run never overwrites a full one.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,10 @@ from helpers import encoders, linear, modeling, text
 from helpers.data import BINARY_LABELS, LABELS, RELATED, RELATED_CLASSES
 from helpers.evaluation import DEFAULT_THRESHOLD, apply_thresholds, as_classes, binary_matrix
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "build" / "models"
+# $SERIES_MODELS_DIR moves them (the test suite gives its JAX runs their own folder).
+MODELS_DIR = Path(
+    os.environ.get("SERIES_MODELS_DIR", Path(__file__).resolve().parent.parent / "build" / "models")
+)
 MODEL_FILE = "model.keras"
 VECTORIZER_FILE = "vectorizer.json"
 THRESHOLDS_FILE = "thresholds.json"

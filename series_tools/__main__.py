@@ -72,7 +72,8 @@ def timings(args: argparse.Namespace) -> None:
 def test(args: argparse.Namespace) -> None:
     """Unit tests, every notebook in quick mode, the site and packaging checks (pytest)."""
     data(args)
-    _python("-m", "pytest", *args.pytest_args)
+    # Two workers: one runs the notebooks on TensorFlow, the other on JAX (tests/test_notebooks.py)
+    _python("-m", "pytest", "-n", "2", "--dist", "loadgroup", *args.pytest_args)
 
 
 def lint(args: argparse.Namespace) -> None:

@@ -21,7 +21,7 @@ KERNEL = ["--sys-prefix", "--name", "python3", "--display-name", "Python 3 (seri
 LOCK_HEADER = """\
 # Every package of a tested .venv, pinned: `make setup` installs exactly these, then the project.
 # pyproject.toml keeps the ranges. Regenerate after changing dependencies:
-#   pip install -e ".[dev]" into .venv, then `python -m series_tools lock` (or `make lock`).
+#   pip install -e ".[jax,dev]" into .venv, then `python -m series_tools lock` (or `make lock`).
 """
 
 

@@ -24,11 +24,27 @@ def without_timings(row: dict) -> dict:
     return {k: v for k, v in row.items() if not any(mark in k for mark in TIMING)}
 
 
+MODEL_NOTEBOOKS = [path for path in notebooks() if path.name >= "05"]
+
+
+@pytest.mark.xdist_group("tensorflow")  # one worker runs them in order: each uses the last's
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
 def test_notebook_runs_in_quick_mode(path, executed):
     executed(path)
 
 
+@pytest.mark.xdist_group("jax")  # the other worker, with its own models folder
+@pytest.mark.parametrize("path", MODEL_NOTEBOOKS, ids=lambda p: p.stem)
+def test_model_notebook_runs_on_jax(path, monkeypatch, tmp_path_factory):
+    """The model notebooks again with KERAS_BACKEND=jax, the same asserts included."""
+    folder = tmp_path_factory.getbasetemp() / "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setenv("SERIES_MODELS_DIR", str(folder / "models"))
+    output = execute(path, folder / path.name)
+    assert "Keras backend: jax" in output.read_text()
+
+
+@pytest.mark.xdist_group("tensorflow")
 def test_training_is_reproducible_on_cpu(executed, tmp_path):
     """Two quick runs of notebook 05 with the same seed record identical results."""
     (entry,) = [e for e in load_series()["notebooks"] if e["file"].startswith("05_")]

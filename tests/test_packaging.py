@@ -11,7 +11,11 @@ from packaging.utils import canonicalize_name
 from series_tools import ROOT
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-DECLARED = PROJECT["dependencies"] + PROJECT["optional-dependencies"]["dev"]
+DECLARED = PROJECT["dependencies"] + [
+    requirement
+    for extra in ("jax", "dev")
+    for requirement in PROJECT["optional-dependencies"][extra]
+]
 
 
 def locked() -> dict[str, Requirement]:
@@ -42,7 +46,7 @@ def test_environment_yml_mirrors_pyproject():
     conda = [d for d in environment["dependencies"] if isinstance(d, str)]
     (pip_section,) = [d["pip"] for d in environment["dependencies"] if isinstance(d, dict)]
     assert "python=3.11" in conda and "pip" in conda
-    assert pip_section[-1] == "-e .[dev]", "environment.yml must install the project editable"
+    assert pip_section[-1] == "-e .[jax,dev]", "environment.yml must install the project editable"
     assert pip_section[:-1] == DECLARED, "environment.yml drifted from pyproject.toml"
 
 

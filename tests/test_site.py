@@ -1,8 +1,11 @@
 """The Jupyter Book site of the executed series: pages, links and images resolve; search works."""
 
+import pytest
+
 from series_tools import notebooks, site
 
 
+@pytest.mark.xdist_group("tensorflow")  # it reads the notebooks that worker executed
 def test_the_site_of_the_executed_series_resolves(executed, tmp_path):
     problems = site.build([executed(path) for path in notebooks()], tmp_path, "quick")
     assert problems == []
