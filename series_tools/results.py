@@ -69,7 +69,8 @@ def latest_run_times(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def latest_test_results(rows: list[dict[str, Any]], mode: str) -> dict[str, dict[str, Any]]:
-    """Test-split rows of each notebook's latest run in ``mode``: {notebook: {model: metrics}}."""
+    """Test-split rows (and training-speed rows, which have ``epoch_seconds``) of each
+    notebook's latest run in ``mode``: {notebook: {model: metrics}}."""
     latest: dict[str, str] = {}
     for row in rows:
         if "model" in row and row["mode"] == mode:
@@ -77,7 +78,7 @@ def latest_test_results(rows: list[dict[str, Any]], mode: str) -> dict[str, dict
     results: dict[str, dict[str, Any]] = {}
     for row in rows:
         latest_run = row["mode"] == mode and row["timestamp"] == latest.get(row["notebook"])
-        if latest_run and row.get("split") == "test":
+        if latest_run and (row.get("split") == "test" or "epoch_seconds" in row):
             metrics = {k: v for k, v in row.items() if k not in RUN_FIELDS}
             results.setdefault(row["notebook"], {})[row["model"]] = metrics
     return results

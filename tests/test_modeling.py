@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import data, modeling
+from helpers import backend_speed, data, modeling
 
 VOCAB, LENGTH = 50, 8
 
@@ -97,3 +97,14 @@ def test_fit_on_validation_f1_trains_logs_and_times(model, capsys):
     assert 1 <= len(lines) <= 2 and all(
         "val macro_f1" in line and "val_loss" not in line for line in lines
     )
+
+
+def test_epoch_speed_runs_in_a_process_of_the_backend_asked_for():
+    measured = backend_speed.epoch_speed("jax", sample_size=64, batch_size=32)
+    assert measured["backend"] == "jax" and measured["jit_compile"] == "auto"
+    assert measured["epoch_seconds"] > 0 and measured["samples_per_second"] > 0
+
+
+def test_epoch_speed_reports_a_backend_that_fails():
+    with pytest.raises(RuntimeError, match="timing the no_such_backend backend failed"):
+        backend_speed.epoch_speed("no_such_backend", sample_size=64)

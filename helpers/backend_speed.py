@@ -1,0 +1,71 @@
+"""Which Keras backend trains notebook 05's BiLSTM faster on this machine?
+
+Keras picks its backend once per process, when it is first imported, so each backend is timed
+in a fresh process: ``KERAS_BACKEND=jax python -m helpers.backend_speed 4000`` prints one JSON
+line. Both use the same messages, model, batch size and seed, and the compile setting that
+suits each (``modeling.jit_compile``); the timed epoch comes after a warm-up epoch, which pays
+for building (TensorFlow) or compiling (JAX) the training step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def epoch_speed(backend: str, sample_size: int, batch_size: int = 64, seed: int = 42) -> dict:
+    """Time one epoch on ``backend`` in a separate Python process; its measurement as a dict."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "helpers.backend_speed",
+            str(sample_size),
+            str(batch_size),
+            str(seed),
+        ],
+        env=os.environ | {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"timing the {backend} backend failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure(sample_size: int, batch_size: int, seed: int) -> dict:
+    """One warm-up epoch, then one timed epoch, of a fresh BiLSTM on ``sample_size`` messages."""
+    import keras
+    import numpy as np
+
+    from helpers import data, modeling, text
+
+    keras.utils.set_random_seed(seed)
+    train = data.load_splits().train.sample(sample_size, random_state=seed)
+    cleaned = text.clean_texts(train["message"])
+    vectorizer = text.build_vectorizer(cleaned)
+    x, y = np.asarray(vectorizer(cleaned)), modeling.targets(train)
+    model = modeling.compile_model(
+        modeling.build_multi_output_model(len(vectorizer.get_vocabulary()), text.SEQUENCE_LENGTH)
+    )
+    started = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+    warm_up = time.perf_counter() - started
+    started = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+    seconds = time.perf_counter() - started
+    return {
+        "backend": keras.backend.backend(),
+        "jit_compile": modeling.jit_compile(),
+        "warm_up_seconds": round(warm_up, 1),
+        "epoch_seconds": round(seconds, 1),
+        "samples_per_second": round(sample_size / seconds),
+    }
+
+
+if __name__ == "__main__":
+    sample_size, batch_size, seed = (int(arg) for arg in sys.argv[1:4])
+    print(json.dumps(measure(sample_size, batch_size, seed)))
