@@ -279,8 +279,9 @@ def encode(
 ) -> np.ndarray:
     """(n, 384) float32 sentence vectors, one per text, in the order given.
 
-    Messages are sorted by token count and each batch is cut to its longest message, so the
-    network skips the padding it would only mask (identical vectors, several times faster).
+    Messages are sorted by token count and each batch is cut to its longest message (on JAX,
+    rounded up to a multiple of 16), so the network skips the padding it would only mask
+    (identical vectors, several times faster).
     """
     texts = list(texts)
     vectors = np.empty((len(texts), encoder.model.output_shape[-1]), dtype="float32")
@@ -290,11 +291,14 @@ def encode(
     token_ids = np.asarray(features["token_ids"], dtype="int32")
     padding_mask = np.asarray(features["padding_mask"], dtype="int32")
     lengths = padding_mask.sum(axis=1)
+    # JAX compiles one program per input shape: widths rounded up to a multiple of 16 keep
+    # that to a handful. TensorFlow runs any width without compiling, so it cuts exactly.
+    step = 1 if keras.backend.backend() == "tensorflow" else 16
     order = np.argsort(lengths, kind="stable")
     with tqdm(total=len(texts), unit="msg", disable=not progress, desc="encoding") as bar:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            width = lengths[rows].max()
+            width = min(-(-lengths[rows].max() // step) * step, token_ids.shape[1])
             batch = {
                 "token_ids": token_ids[rows, :width],
                 "padding_mask": padding_mask[rows, :width],

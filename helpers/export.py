@@ -2,9 +2,10 @@
 
 The served model (notebook 08) has three parts: the pretrained encoder with its KerasHub
 tokenizer, the TF-IDF + logistic regression baseline fed by notebook 03's cleaning, and the
-Keras blend. The encoder and the blend are Keras already; the cleaning and the baseline are
-rebuilt here from TensorFlow ops (``tf.strings`` with RE2 regular expressions, a lookup table,
-a sparse product), so the exported graph needs neither Python nor this package to run.
+Keras blend. The encoder network and the blend are Keras already; the cleaning, the baseline
+and the tokenizer are rebuilt here from core TensorFlow ops (``tf.strings`` with RE2 regular
+expressions, lookup tables, a sparse product), so the exported graph needs neither Python nor
+this package to run, and not even ``tensorflow-text``.
 SavedModel is TensorFlow's format: exporting needs ``KERAS_BACKEND=tensorflow``, whatever
 backend trained the model (``python -m helpers.export`` runs it in its own process).
 """
@@ -12,7 +13,9 @@ backend trained the model (``python -m helpers.export`` runs it in its own proce
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unicodedata
@@ -381,6 +384,20 @@ def export_final(mode: str, destination: Path | None = None) -> Path:
         logger.setLevel(level)
         shutil.rmtree(staging, ignore_errors=True)
     return destination
+
+
+def export_in_tensorflow_process(mode: str) -> Path:
+    """``export_final`` from a notebook on another backend: a separate Python process with
+    ``KERAS_BACKEND=tensorflow`` (a backend is fixed once Keras is imported)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "helpers.export", mode],
+        env=os.environ | {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the export failed in its TensorFlow process:\n{result.stderr[-2000:]}")
+    return export_dir(mode)
 
 
 if __name__ == "__main__":
