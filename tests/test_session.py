@@ -1,6 +1,9 @@
 """The setup cell's helper: quiet TensorFlow, but only where its warning is a false alarm."""
 
 import logging
+import os
+import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -17,3 +20,16 @@ def test_only_the_cross_model_retracing_warning_is_dropped():
     assert session.not_a_cross_model_retracing_warning in tf.get_logger().filters
     assert not session.not_a_cross_model_retracing_warning(retracing)
     assert session.not_a_cross_model_retracing_warning(other)
+
+
+def test_start_keeps_the_backend_the_learner_chose():
+    """KERAS_BACKEND=jax stays jax: helpers only sets TensorFlow when nothing was chosen."""
+    command = "from helpers import session; session.start()"
+    result = subprocess.run(
+        [sys.executable, "-c", command],
+        env=os.environ | {"KERAS_BACKEND": "jax"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Keras backend: jax" in result.stdout and "| jax " in result.stdout
