@@ -1,10 +1,11 @@
 """Which Keras backend trains notebook 05's BiLSTM faster on this machine?
 
 Keras picks its backend once per process, when it is first imported, so each backend is timed
-in a fresh process: ``KERAS_BACKEND=jax python -m helpers.backend_speed 4000`` prints one JSON
-line. Both use the same messages, model, batch size and seed, and the compile setting that
-suits each (``modeling.jit_compile``); the timed epoch comes after a warm-up epoch, which pays
-for building (TensorFlow) or compiling (JAX) the training step.
+in a fresh process: ``KERAS_BACKEND=jax python -m helpers.backend_speed 4000 64 42`` prints one
+JSON line. Every run uses the same messages, architecture, batch size and seed, and the compile
+setting that suits the backend (``modeling.jit_compile``) unless told otherwise; the timed
+epoch comes after a warm-up epoch, which also pays for building (TensorFlow) or compiling
+(XLA) the training step.
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ import sys
 import time
 
 
-def epoch_speed(backend: str, sample_size: int, batch_size: int = 64, seed: int = 42) -> dict:
-    """Time one epoch on ``backend`` in a separate Python process; its measurement as a dict."""
+def epoch_speed(
+    backend: str, sample_size: int, batch_size: int = 64, seed: int = 42, xla: bool | None = None
+) -> dict:
+    """Time one epoch on ``backend`` in a separate Python process (``xla``: force XLA on or
+    off; None: the backend's own setting); its measurement as a dict."""
+    arguments = [str(sample_size), str(batch_size), str(seed), json.dumps(xla)]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "helpers.backend_speed",
-            str(sample_size),
-            str(batch_size),
-            str(seed),
-        ],
+        [sys.executable, "-m", "helpers.backend_speed", *arguments],
         env=os.environ | {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
         capture_output=True,
         text=True,
@@ -36,8 +34,9 @@ def epoch_speed(backend: str, sample_size: int, batch_size: int = 64, seed: int 
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure(sample_size: int, batch_size: int, seed: int) -> dict:
-    """One warm-up epoch, then one timed epoch, of a fresh BiLSTM on ``sample_size`` messages."""
+def measure(sample_size: int, batch_size: int, seed: int, xla: bool | None = None) -> dict:
+    """One warm-up epoch, then one timed epoch, of a fresh BiLSTM on ``sample_size`` training
+    messages (its vocabulary adapted on them)."""
     import keras
     import numpy as np
 
@@ -49,7 +48,8 @@ def measure(sample_size: int, batch_size: int, seed: int) -> dict:
     vectorizer = text.build_vectorizer(cleaned)
     x, y = np.asarray(vectorizer(cleaned)), modeling.targets(train)
     model = modeling.compile_model(
-        modeling.build_multi_output_model(len(vectorizer.get_vocabulary()), text.SEQUENCE_LENGTH)
+        modeling.build_multi_output_model(len(vectorizer.get_vocabulary()), text.SEQUENCE_LENGTH),
+        xla=xla,
     )
     started = time.perf_counter()
     model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
@@ -59,7 +59,7 @@ def measure(sample_size: int, batch_size: int, seed: int) -> dict:
     seconds = time.perf_counter() - started
     return {
         "backend": keras.backend.backend(),
-        "jit_compile": modeling.jit_compile(),
+        "jit_compile": modeling.jit_compile() if xla is None else xla,
         "warm_up_seconds": round(warm_up, 1),
         "epoch_seconds": round(seconds, 1),
         "samples_per_second": round(sample_size / seconds),
@@ -68,4 +68,4 @@ def measure(sample_size: int, batch_size: int, seed: int) -> dict:
 
 if __name__ == "__main__":
     sample_size, batch_size, seed = (int(arg) for arg in sys.argv[1:4])
-    print(json.dumps(measure(sample_size, batch_size, seed)))
+    print(json.dumps(measure(sample_size, batch_size, seed, json.loads(sys.argv[4]))))

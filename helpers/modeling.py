@@ -81,23 +81,24 @@ def compile_model(
     losses: Mapping[str, keras.losses.Loss] | None = None,
     loss_weights: Mapping[str, float] | None = None,
     learning_rate: float = 2e-3,
+    xla: bool | str | None = None,
 ) -> keras.Model:
     """Compile with one loss per head (checked), optional per-head loss weights and Adam; XLA
-    compilation as suits the backend (``jit_compile()``)."""
+    compilation as suits the backend (``jit_compile()``) unless ``xla`` says otherwise."""
     losses = dict(losses or head_losses())
     check_one_loss_per_head(model, losses)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=losses,
         loss_weights=dict(loss_weights) if loss_weights else None,
-        jit_compile=jit_compile(),
+        jit_compile=jit_compile() if xla is None else xla,
     )
     return model
 
 
 def jit_compile() -> bool | str:
     """False on TensorFlow, where XLA costs more than it saves for these models on a CPU
-    (measured in notebook 05); Keras' "auto" elsewhere: JAX compiles, op by op it crawls."""
+    (notebook 05 times both); Keras' "auto" elsewhere: JAX compiles with XLA, as it should."""
     return False if keras.backend.backend() == "tensorflow" else "auto"
 
 

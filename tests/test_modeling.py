@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import backend_speed, data, modeling
+from helpers import backend_speed, data, modeling, session
 
 VOCAB, LENGTH = 50, 8
 
@@ -68,6 +68,25 @@ def test_compiles_and_trains_one_step_on_tiny_data(model):
     assert np.isfinite(history.history["loss"][0])
     assert {"water_loss", "related_loss"} <= set(history.history)
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def trained_weights(seed: int) -> list[np.ndarray]:
+    session.seed_everything(seed)
+    fresh = modeling.build_multi_output_model(
+        VOCAB, LENGTH, embedding_dim=8, rnn_units=4, dense_units=8
+    )
+    modeling.compile_model(fresh)
+    frame = tiny_frame(64)
+    x = np.random.default_rng(3).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
+    fresh.fit(x, modeling.targets(frame), epochs=2, batch_size=16, verbose=0)
+    return fresh.get_weights()
+
+
+def test_training_twice_with_the_same_seed_gives_identical_weights():
+    """What session.start promises on TensorFlow: same seed, same machine, same numbers
+    (initial weights, dropout masks and shuffling included)."""
+    first, second = trained_weights(42), trained_weights(42)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
 def test_compact_progress_feeds_validation_f1_to_the_logs(model, capsys):
