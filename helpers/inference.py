@@ -110,9 +110,8 @@ def _require(directory: Path, name: str) -> Path:
 
 def load_artifacts(directory: Path) -> tuple[keras.Model, object]:
     """The saved model and vectorizer from ``directory``, checked to belong together."""
-    model = keras.models.load_model(
-        _require(directory, MODEL_FILE), compile=False
-    )  # predicting only
+    # compile=False: we only predict, and a model compiled on another backend loads quietly
+    model = keras.models.load_model(_require(directory, MODEL_FILE), compile=False)
     vectorizer = load_vectorizer(_require(directory, VECTORIZER_FILE))
     if sorted(model.output_names) != sorted(LABELS):
         raise ArtifactError(
@@ -313,7 +312,7 @@ def load_final_classifier(directory: Path) -> FinalClassifier:
                 f"{final / name} is missing. It is written by notebook 08: run "
                 "notebooks/08_*.ipynb (or `make run`) first."
             )
-    model = keras.models.load_model(final / MODEL_FILE, compile=False)  # predicting only
+    model = keras.models.load_model(final / MODEL_FILE, compile=False)  # as in load_artifacts
     baseline = joblib.load(final / LINEAR_FILE)
     thresholds, related_weights = load_thresholds(final)
     return FinalClassifier(

@@ -8,6 +8,7 @@ data steps, outside the trained network, as the Keras guides do for JAX and PyTo
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import platform
@@ -60,7 +61,7 @@ tf.get_logger().addFilter(not_a_cross_model_retracing_warning)
 
 def seed_everything(seed: int = DEFAULT_SEED) -> None:
     """Seed Python, NumPy and the backend; on TensorFlow also make ops deterministic, so reruns
-    on the same CPU match (JAX's CPU kernels are deterministic already)."""
+    on the same CPU match (checked by the tests on TensorFlow only)."""
     keras.utils.set_random_seed(seed)
     if BACKEND == "tensorflow":
         tf.config.experimental.enable_op_determinism()
@@ -80,7 +81,7 @@ def versions() -> dict[str, str]:
         "tensorflow": tf.__version__,
     }
     if BACKEND != "tensorflow":
-        found[BACKEND] = __import__(BACKEND).__version__
+        found[BACKEND] = importlib.import_module(BACKEND).__version__
     return found | {
         "scikit-learn": sklearn.__version__,
         "pandas": pandas.__version__,
