@@ -11,10 +11,13 @@ epoch comes after a warm-up epoch, which also pays for building (TensorFlow) or 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
+
+import keras
+import numpy as np
+
+from helpers import data, modeling, session, text
 
 
 def epoch_speed(
@@ -23,25 +26,15 @@ def epoch_speed(
     """Time one epoch on ``backend`` in a separate Python process (``xla``: force XLA on or
     off; None: the backend's own setting); its measurement as a dict."""
     arguments = [str(sample_size), str(batch_size), str(seed), json.dumps(xla)]
-    result = subprocess.run(
-        [sys.executable, "-m", "helpers.backend_speed", *arguments],
-        env=os.environ | {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        capture_output=True,
-        text=True,
+    output = session.run_module(
+        "helpers.backend_speed", arguments, backend, f"timing the {backend} backend"
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"timing the {backend} backend failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def measure(sample_size: int, batch_size: int, seed: int, xla: bool | None = None) -> dict:
     """One warm-up epoch, then one timed epoch, of a fresh BiLSTM on ``sample_size`` training
     messages (its vocabulary adapted on them)."""
-    import keras
-    import numpy as np
-
-    from helpers import data, modeling, text
-
     keras.utils.set_random_seed(seed)
     train = data.load_splits().train.sample(sample_size, random_state=seed)
     cleaned = text.clean_texts(train["message"])

@@ -13,9 +13,7 @@ backend trained the model (``python -m helpers.export`` runs it in its own proce
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import unicodedata
@@ -26,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import inference, linear
+from helpers import inference, linear, session
 from helpers.data import BINARY_LABELS, RELATED, RELATED_CLASSES
 
 SERVING_SCRIPT = Path(__file__).resolve().parent.parent / "serving" / "classify.py"
@@ -389,14 +387,9 @@ def export_final(mode: str, destination: Path | None = None) -> Path:
 def export_in_tensorflow_process(mode: str) -> Path:
     """``export_final`` from a notebook on another backend: a separate Python process with
     ``KERAS_BACKEND=tensorflow`` (a backend is fixed once Keras is imported)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "helpers.export", mode],
-        env=os.environ | {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"},
-        capture_output=True,
-        text=True,
+    session.run_module(
+        "helpers.export", [mode], "tensorflow", "the export in its TensorFlow process"
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"the export failed in its TensorFlow process:\n{result.stderr[-2000:]}")
     return export_dir(mode)
 
 

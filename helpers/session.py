@@ -12,6 +12,7 @@ import importlib
 import logging
 import os
 import platform
+import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -96,3 +97,18 @@ def start(seed: int = DEFAULT_SEED) -> None:
     seed_everything(seed)
     ops = "; deterministic TensorFlow ops on" if BACKEND == "tensorflow" else ""
     print(f"Keras backend: {BACKEND} (KERAS_BACKEND chooses it); seed {seed}{ops}")
+
+
+def run_module(module: str, arguments: list[str], backend: str, what: str) -> str:
+    """``python -m module arguments`` in a fresh process on ``backend`` (a process fixes its
+    Keras backend when Keras is first imported); its output, or a RuntimeError naming ``what``
+    failed, with the end of its error output."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        env=os.environ | {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
