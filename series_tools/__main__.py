@@ -42,7 +42,13 @@ def run(args: argparse.Namespace) -> None:
     from series_tools import navigation, runner
 
     data(args)
-    runner.run_series(args.mode, args.only)
+    try:
+        folder = runner.run_series(args.mode, args.only, args.seed)
+    except runner.NotebookFailed as failure:
+        raise SystemExit(str(failure)) from None
+    if args.seed is not None:  # another seed: its own folder; the published tables stay
+        print(f"seed {args.seed}: executed notebooks, models and results record in {folder}")
+        return
     navigation.refresh()
     if all(path.is_file() for path in _executed(args.mode)):
         site(args)
@@ -74,6 +80,14 @@ def test(args: argparse.Namespace) -> None:
     data(args)
     # Two workers: one runs the notebooks on TensorFlow, the other on JAX (tests/test_notebooks.py)
     _python("-m", "pytest", "-n", "2", "--dist", "loadgroup", *args.pytest_args)
+
+
+def backends(args: argparse.Namespace) -> None:
+    """Time one training epoch of notebook 05's BiLSTM on each Keras backend (own processes)."""
+    from series_tools import backend_speed
+
+    data(args)
+    backend_speed.compare(args.sample, args.batch_size)
 
 
 def lint(args: argparse.Namespace) -> None:
@@ -111,6 +125,12 @@ def parser() -> argparse.ArgumentParser:
         )
         command = sub.add_parser(name, help=summary)
         command.add_argument("only", nargs="*", help="only these notebooks, e.g. 05 or 05_multi")
+        command.add_argument(
+            "--seed",
+            type=int,
+            help="run with SEED=N (papermill parameter) into build/<mode>-seedN, which keeps its "
+            "own models and results record; the published tables are left alone",
+        )
         command.set_defaults(handler=run, mode=mode)
     command = sub.add_parser("site", help=site.__doc__)
     command.add_argument(
@@ -122,6 +142,10 @@ def parser() -> argparse.ArgumentParser:
     command.set_defaults(handler=test)
     for handler in (data, timings, lint, lab):
         sub.add_parser(handler.__name__, help=handler.__doc__).set_defaults(handler=handler)
+    command = sub.add_parser("backends", help=backends.__doc__)
+    command.add_argument("--sample", type=int, default=4000, help="training messages timed")
+    command.add_argument("--batch-size", type=int, default=128)
+    command.set_defaults(handler=backends)
     return commands
 
 

@@ -21,6 +21,7 @@ from series_tools.results import latest_run_times, latest_test_results, read_res
 README = ROOT / "README.md"
 GUIDE = ROOT / "docs" / "instructor_guide.md"
 NAV_TAGS = ("nav-top", "nav-bottom")
+SLOWER = "A slower machine may need twice as long or more; nothing stops a long cell."
 # The README's result columns, in this order; a column shows when some notebook records it.
 RESULT_FIELDS = (
     *("macro_f1", "micro_f1", "related_macro_f1", "blog_total"),
@@ -118,7 +119,7 @@ def render_notebook(path: Path, position: int, series: dict[str, Any]) -> str:
     notebook = nbformat.read(path, as_version=4)
     line = nav_line(position, series["notebooks"])
     times = [f"{m} mode {format_seconds(run_time(series, path.stem, m))}" for m in MODES]
-    header = f"{line}\n\n*Run time on 2 CPU cores, measured: {' · '.join(times)}.*"
+    header = f"{line}\n\n*Run time measured on a 2-core CPU machine: {' · '.join(times)}. {SLOWER}*"
     cells = [c for c in notebook.cells if not any(_tagged(c, tag) for tag in NAV_TAGS)]
     top = nbformat.v4.new_markdown_cell(
         header if position else line, metadata={"tags": ["nav-top"]}, id=f"{path.name[:2]}-nav-top"

@@ -1,12 +1,16 @@
 """The results record: one JSON object per line in build/results.jsonl.
 
-Notebooks append their metrics with :func:`record_results` (their last cell); the runner appends
-each notebook's run time; navigation and the site read the latest of both.
+Notebooks append their metrics with :func:`record_results` (their last cell), but only when the
+series runner executes them: it names the record in ``$SERIES_RESULTS_FILE``. A notebook run by
+hand in JupyterLab prints one line saying it recorded nothing, so a learner's run (on a busy
+laptop, say) never changes the published numbers. The runner appends each notebook's run time;
+navigation and the site read the latest of both.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ from series_tools import BUILD_DIR, MODES
 
 RESULTS_PATH = BUILD_DIR / "results.jsonl"
 RUN_FIELDS = ("notebook", "mode", "model", "split", "timestamp")
+RECORD_ENV = "SERIES_RESULTS_FILE"  # set by the runner for the kernels it starts
 
 
 def _append(rows: list[dict[str, Any]], path: Path) -> None:
@@ -34,15 +39,23 @@ def _now() -> str:
 
 
 def record_results(
-    notebook: str, mode: str, rows: list[dict[str, Any]], path: Path = RESULTS_PATH
+    notebook: str, mode: str, rows: list[dict[str, Any]], path: Path | None = None
 ) -> None:
-    """Append one row per model and split (its metrics, timings) and print each as a JSON line."""
+    """Append one row per model and split (its metrics, timings) to ``path`` (by default the
+    record the runner names) and print each as a JSON line; outside the runner, record nothing."""
     timestamp = _now()
     for row in rows:
         if not {"model", "split"} <= set(row):
             raise ValueError(f"every row needs 'model' and 'split', got {sorted(row)}")
     stamped = [_stamped(notebook, mode, row, timestamp) for row in rows]
-    _append(stamped, path)
+    target = path or os.environ.get(RECORD_ENV)
+    if not target:
+        print(
+            "Not recorded: this run was not started by the series runner (make run), so the "
+            "published results stay as they were."
+        )
+        return
+    _append(stamped, Path(target))
     for row in stamped:
         print(json.dumps(row))
 

@@ -1,25 +1,47 @@
-"""Execute notebooks with papermill, in full mode or with the quick values beside each knob."""
+"""Execute notebooks with papermill, in full mode or with the quick values beside each knob.
+
+Full mode sets no time limit on a cell: a training cell on a slow laptop may legitimately run
+for an hour, and the notebooks show their own progress. Quick mode (the tests) keeps a generous
+limit, so a hang fails instead of blocking CI. A notebook that fails leaves its executed copy,
+up to the failing cell, where the learner can open it, and the runner says how to resume.
+"""
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import os
+import re
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
 from series_tools import BUILD_DIR, notebooks
-from series_tools.results import record_run_time
+from series_tools.results import RECORD_ENV, RESULTS_PATH, record_run_time
 
 QUICK_MARK = "# quick:"
-CELL_TIMEOUT_S = 900
+QUICK_CELL_TIMEOUT_S = 1800  # quick mode only; full mode has no per-cell limit
+MODELS_ENV = "SERIES_MODELS_DIR"  # where helpers.inference keeps the saved models
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook stopped with an error; the message names it, the cell and how to go on."""
 
 
 def parameters_cells(path: Path) -> list[Any]:
     """The cells tagged ``parameters`` (a well-formed notebook has exactly one)."""
     notebook = nbformat.read(path, as_version=4)
     return [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+
+
+def parameter_names(path: Path) -> list[str]:
+    """The UPPER_CASE knobs of a notebook's parameters cell, in order."""
+    (cell,) = parameters_cells(path)
+    return re.findall(r"^([A-Z][A-Z0-9_]*)\s*=", cell.source, flags=re.M)
 
 
 def quick_parameters(path: Path) -> dict[str, Any]:
@@ -33,24 +55,52 @@ def quick_parameters(path: Path) -> dict[str, Any]:
     return quick
 
 
-def run_notebook(path: Path, output: Path, quick: bool) -> float:
-    """Execute one notebook with papermill (quick or full mode); return its wall time in seconds."""
+@contextlib.contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Set environment variables for the kernels started inside the block (they inherit them)."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_notebook(
+    path: Path,
+    output: Path,
+    quick: bool,
+    seed: int | None = None,
+    results: Path = RESULTS_PATH,
+) -> float:
+    """Execute one notebook with papermill (quick or full mode, optionally another SEED) and
+    record its results in ``results``; return its wall time in seconds."""
     import papermill
 
+    parameters = quick_parameters(path) if quick else {}
+    if seed is not None and "SEED" in parameter_names(path):
+        parameters["SEED"] = seed
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    papermill.execute_notebook(
-        str(path),
-        str(output),
-        parameters=quick_parameters(path) if quick else {},
-        kernel_name="python3",
-        cwd=str(path.parent),
-        execution_timeout=CELL_TIMEOUT_S,
-        progress_bar=False,
-    )
-    seconds = time.perf_counter() - start
-    tidy_streams(output)
-    return seconds
+    try:
+        with environment(**{RECORD_ENV: str(results)}):
+            papermill.execute_notebook(
+                str(path),
+                str(output),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(path.parent),
+                execution_timeout=QUICK_CELL_TIMEOUT_S if quick else None,
+                progress_bar=sys.stderr.isatty(),
+            )
+    finally:
+        if output.is_file():  # also the partial copy of a failed run, for the learner to open
+            tidy_streams(output)
+    return time.perf_counter() - start
 
 
 def tidy_streams(path: Path) -> None:
@@ -66,18 +116,49 @@ def tidy_streams(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def executed_path(path: Path, mode: str) -> Path:
-    """Where ``run_series`` keeps the executed copy of a notebook: build/<mode>/<name>."""
-    return BUILD_DIR / mode / path.name
+def output_dir(mode: str, seed: int | None = None) -> Path:
+    """build/<mode> for the series' own runs; build/<mode>-seed<N> for a run with another seed,
+    which keeps its models, export and results record there too."""
+    return BUILD_DIR / (mode if seed is None else f"{mode}-seed{seed}")
 
 
-def run_series(mode: str, only: list[str] | None = None) -> None:
-    """Run the series (or the notebooks whose names start with ``only``), recording run times."""
+def executed_path(path: Path, mode: str, seed: int | None = None) -> Path:
+    """Where ``run_series`` keeps the executed copy of a notebook."""
+    return output_dir(mode, seed) / path.name
+
+
+def failure_message(path: Path, output: Path, error: Exception, rest: list[Path]) -> str:
+    """Which notebook and cell failed, where its partial copy is, and how to resume."""
+    cell = getattr(error, "exec_count", None)
+    what = f"{getattr(error, 'ename', type(error).__name__)}: {getattr(error, 'evalue', error)}"
+    where = f"in cell [{cell}]" if cell is not None else "before it finished"
+    resume = " ".join(p.name[:2] for p in [path, *rest])
+    return (
+        f"\n{path.name} failed {where}: {str(what).strip()[:500]}\n"
+        f"Its executed copy, up to the failing cell, is {output} (open it to see the cell and "
+        f"its error). Once fixed, resume with: python -m series_tools run {resume}"
+    )
+
+
+def run_series(mode: str, only: list[str] | None = None, seed: int | None = None) -> Path:
+    """Run the series (or the notebooks whose names start with ``only``) and record run times;
+    return the folder of the executed notebooks. A failure stops the run with a message."""
     chosen = [p for p in notebooks() if not only or any(p.stem.startswith(o) for o in only)]
     if not chosen:
         raise SystemExit(f"no notebook matches {only}; see notebooks/series.json")
-    for path in chosen:
-        print(f"[{mode}] {path.name} ...", flush=True)
-        seconds = run_notebook(path, executed_path(path, mode), quick=mode == "quick")
-        record_run_time(path.stem, mode, seconds)
-        print(f"[{mode}] {path.name} done in {seconds:.0f} s", flush=True)
+    folder = output_dir(mode, seed)
+    results = RESULTS_PATH if seed is None else folder / RESULTS_PATH.name
+    models = {} if seed is None else {MODELS_ENV: str(folder / "models")}
+    with environment(**models):
+        for position, path in enumerate(chosen):
+            output = executed_path(path, mode, seed)
+            label = f"[{mode}{'' if seed is None else f', seed {seed}'}]"
+            print(f"{label} {path.name} ...", flush=True)
+            try:
+                seconds = run_notebook(path, output, mode == "quick", seed, results)
+            except Exception as error:  # papermill's execution error, or a cell timeout
+                message = failure_message(path, output, error, chosen[position + 1 :])
+                raise NotebookFailed(message) from None
+            record_run_time(path.stem, mode, seconds, path=results)
+            print(f"{label} {path.name} done in {seconds:.0f} s", flush=True)
+    return folder

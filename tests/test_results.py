@@ -52,3 +52,12 @@ def test_a_progress_bar_keeps_only_its_last_state(tmp_path):
     runner.tidy_streams(path)
     outputs = nbformat.read(path, as_version=4).cells[0].outputs
     assert [o.text for o in outputs] == ["encoding: 100%| 9/9\n", "done\n"]
+
+
+def test_outside_the_runner_nothing_is_recorded(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(results.RECORD_ENV, raising=False)
+    results.record_results("05_lstm", "full", [{"model": "m", "split": "test", "macro_f1": 0.4}])
+    assert "Not recorded" in capsys.readouterr().out
+    monkeypatch.setenv(results.RECORD_ENV, str(tmp_path / "r.jsonl"))
+    results.record_results("05_lstm", "full", [{"model": "m", "split": "test", "macro_f1": 0.4}])
+    assert [row["macro_f1"] for row in results.read_results(tmp_path / "r.jsonl")] == [0.4]
