@@ -9,6 +9,10 @@ The metrics (every notebook, the results record and the README use these names):
   split, of the positive-class F1. Every label counts the same, so rare labels weigh in.
 - ``micro_f1``: F1 over all binary yes/no decisions pooled; the frequent labels dominate it.
 - ``related_macro_f1``: macro F1 over the three classes (0, 1, 2) of the ``related`` head.
+- ``macro_pr_auc``: the mean, over the same labels as ``macro_f1``, of the area under the
+  precision-recall curve (scikit-learn's average precision). It reads probabilities, not
+  decisions, so no threshold is involved: notebook 05 stops training on it, because notebook 07
+  replaces the 0.5 threshold that F1 depends on.
 - ``blog_total``: only to compare with the blog post the series started from ("Text Classifier
   with Multiple Outputs and Multiple Losses in Keras", 2020): the sum over all 36 outputs of
   scikit-learn's ``f1_score(average="macro")``. Its LSTM scored 21.56 on the post's own random
@@ -22,7 +26,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import KFold
 
 from helpers.data import BINARY_LABELS, RELATED, RELATED_CLASSES
@@ -39,6 +43,16 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean positive-class F1 over the labels with at least one positive in ``y_true``."""
     present = np.asarray(y_true).sum(axis=0) > 0
     return float(f1_score(y_true[:, present], y_pred[:, present], average="macro", zero_division=0))
+
+
+def macro_pr_auc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean area under the precision-recall curve (average precision) over the labels with at
+    least one positive in ``y_true``: how well each head ranks its positives, at no threshold."""
+    y_true, probabilities = np.asarray(y_true), np.asarray(probabilities)
+    present = np.flatnonzero(y_true.sum(axis=0) > 0)
+    return float(
+        np.mean([average_precision_score(y_true[:, i], probabilities[:, i]) for i in present])
+    )
 
 
 def micro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -148,7 +148,7 @@ def load_or_train(mode: str, train, validation, epochs: int, batch_size: int = 6
     model = modeling.compile_model(
         modeling.build_multi_output_model(len(vectorizer.get_vocabulary()), text.SEQUENCE_LENGTH)
     )
-    modeling.fit_on_validation_f1(
+    modeling.fit_with_early_stopping(
         model,
         vectorize(vectorizer, train["message"]),
         modeling.targets(train),

@@ -124,3 +124,11 @@ def test_tuned_thresholds_maximise_scikit_learns_f1_per_label():
     for i, chosen in enumerate(thresholds):
         best = max(f1_score(y[:, i], p[:, i] >= t) for t in evaluation.THRESHOLD_GRID)
         assert f1_score(y[:, i], p[:, i] >= chosen) == pytest.approx(best)
+
+
+def test_macro_pr_auc_averages_average_precision_over_labels_with_positives():
+    # Label A ranks its two positives first (AP 1); label B's positive comes second (AP 1/2);
+    # label C has no positive and is left out, as in macro_f1.
+    y_true = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [0, 0, 0]])
+    scores = np.array([[0.9, 0.8, 0.1], [0.8, 0.6, 0.2], [0.1, 0.5, 0.3], [0.2, 0.1, 0.4]])
+    assert evaluation.macro_pr_auc(y_true, scores) == pytest.approx((1 + 0.5) / 2)

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import backend_speed, data, modeling, session
+from helpers import data, modeling, session
+from series_tools import backend_speed
 
 VOCAB, LENGTH = 50, 8
 
@@ -97,16 +98,16 @@ def test_compact_progress_feeds_validation_f1_to_the_logs(model, capsys):
         x, modeling.targets(frame), validation_data=(x, modeling.targets(frame)), epochs=1,
         verbose=0, callbacks=[modeling.CompactProgress(x, frame)],
     )  # fmt: skip
-    assert "val_macro_f1" in history.history
+    assert {"val_macro_f1", "val_macro_pr_auc"} <= set(history.history)
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed) == 1 and printed[0].startswith("epoch  1 · loss")
 
 
-def test_fit_on_validation_f1_trains_logs_and_times(model, capsys):
+def test_fit_with_early_stopping_trains_logs_and_times(model, capsys):
     frame = tiny_frame()
     x = np.random.default_rng(3).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
     modeling.compile_model(model)
-    run = modeling.fit_on_validation_f1(
+    run = modeling.fit_with_early_stopping(
         model, x, modeling.targets(frame), x, frame, epochs=2, batch_size=16, patience=1,
         validation_loss=False,
     )  # fmt: skip
@@ -114,7 +115,7 @@ def test_fit_on_validation_f1_trains_logs_and_times(model, capsys):
     assert run["stopped_early"] == (run["epochs_run"] < 2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert 1 <= len(lines) <= 2 and all(
-        "val macro_f1" in line and "val_loss" not in line for line in lines
+        "val macro_pr_auc" in line and "val_loss" not in line for line in lines
     )
 
 
