@@ -134,7 +134,7 @@ def vectorize(vectorizer, messages) -> np.ndarray:
     return np.asarray(vectorizer(text.clean_texts(messages)))
 
 
-def load_or_train(mode: str, train, validation, epochs: int, batch_size: int = 64):
+def load_or_train(mode: str, train, validation, epochs: int, batch_size: int = 128):
     """Notebook 05's model and vectorizer: loaded from build/models/<mode>, else trained now.
 
     Training here is the fallback for running a later notebook on its own; it prints why.

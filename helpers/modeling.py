@@ -20,7 +20,7 @@ from helpers.evaluation import binary_matrix, evaluate, macro_pr_auc
 def build_multi_output_model(
     vocab_size: int,
     sequence_length: int,
-    embedding_dim: int = 128,
+    embedding_dim: int = 64,
     rnn_units: int = 64,
     dense_units: int = 128,
     dropout: float = 0.3,
@@ -80,7 +80,7 @@ def compile_model(
     model: keras.Model,
     losses: Mapping[str, keras.losses.Loss] | None = None,
     loss_weights: Mapping[str, float] | None = None,
-    learning_rate: float = 2e-3,
+    learning_rate: float = 3e-3,
     xla: bool | str | None = None,
 ) -> keras.Model:
     """Compile with one loss per head (checked), optional per-head loss weights and Adam; XLA
