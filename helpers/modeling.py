@@ -98,7 +98,8 @@ def compile_model(
 
 def jit_compile() -> bool | str:
     """False on TensorFlow, where XLA costs more than it saves for these models on a CPU
-    (notebook 05 times both); Keras' "auto" elsewhere: JAX compiles with XLA, as it should."""
+    (``python -m series_tools backends`` times both); Keras' "auto" elsewhere: JAX compiles
+    with XLA, as it should."""
     return False if keras.backend.backend() == "tensorflow" else "auto"
 
 
@@ -128,7 +129,7 @@ class CompactProgress(keras.callbacks.Callback):
         val_loss = f" · val_loss {logs['val_loss']:.3f}" if "val_loss" in logs else ""
         print(
             f"epoch {epoch + 1:>2} · loss {logs['loss']:.3f}{val_loss}"
-            f" · val macro_pr_auc {logs['val_macro_pr_auc']:.3f}"
+            f" · val macro_pr_auc {logs['val_macro_pr_auc']:.4f}"
             f" · val macro_f1 {logs['val_macro_f1']:.3f} · val micro_f1 {logs['val_micro_f1']:.3f}"
             f" · {time.perf_counter() - self.started:.0f} s",
             flush=True,

@@ -80,7 +80,11 @@ def plot_model(model, max_per_row: int = 9, title: str | None = None) -> plt.Fig
     def describe(name: str, short: bool) -> str:
         layer = model.get_layer(name)
         shape = str(tuple(layer.output.shape)).replace("None", "batch")
-        return f"{name}\n{shape}" if short else f"{name}\n{type(layer).__name__}\n{shape}"
+        activation = getattr(getattr(layer, "activation", None), "__name__", "")
+        kind = type(layer).__name__ + (
+            f", {activation}" if activation not in ("", "linear") else ""
+        )
+        return f"{name}\n{activation} {shape}".strip() if short else f"{name}\n{kind}\n{shape}"
 
     rows = []  # (names, grouped?) per drawn row
     for names in levels:
