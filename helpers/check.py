@@ -70,9 +70,7 @@ def _cleaned_train_tokens() -> Counter:
 # --- 01 · multi-label vs multiclass -------------------------------------------------------
 @exercise("01.1", "softmax divides each e^z by the sum of all e^z: what happens to a shared e^10?")
 def _(answer):
-    logits = np.array([2.0, 1.8, -1.0])  # section 1's logits
-    expected = np.exp(logits) / np.exp(logits).sum()
-    return np.allclose(np.asarray(answer, dtype=float), expected, atol=1e-3)
+    return str(answer).strip().lower() == "unchanged"
 
 
 @exercise("01.2", "-mean(y * log(p) + (1 - y) * log(1 - p)) over the three labels, with np.log.")

@@ -21,7 +21,7 @@ from series_tools.results import latest_run_times, latest_test_results, read_res
 README = ROOT / "README.md"
 GUIDE = ROOT / "docs" / "instructor_guide.md"
 NAV_TAGS = ("nav-top", "nav-bottom")
-SLOWER = "A slower machine may need twice as long or more; nothing stops a long cell."
+SLOWER = "A slower machine may need twice as long or more; in full mode nothing stops a long cell."
 # The README's result columns, in this order; a column shows when some notebook records it.
 RESULT_FIELDS = (
     *("macro_f1", "micro_f1", "related_macro_f1", "blog_total"),
