@@ -97,9 +97,8 @@ def compile_model(
 
 
 def jit_compile() -> bool | str:
-    """False on TensorFlow, where XLA costs more than it saves for these models on a CPU
-    (``python -m series_tools backends`` times both); Keras' "auto" elsewhere: JAX compiles
-    with XLA, as it should."""
+    """False on TensorFlow, where XLA costs more than it saves for these models on a CPU (the
+    README's `backends` command times both); Keras' "auto" elsewhere: JAX compiles with XLA."""
     return False if keras.backend.backend() == "tensorflow" else "auto"
 
 
