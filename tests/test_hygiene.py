@@ -27,8 +27,7 @@ def test_notebook_hygiene(path):
             assert not cell.outputs and cell.execution_count is None, "commit without outputs"
             assert "!pip" not in cell.source and "sys.path" not in cell.source
     assert len(runner.parameters_cells(path)) == 1, "exactly one cell tagged 'parameters'"
-    (parameters,) = runner.parameters_cells(path)
-    names = re.findall(r"^([A-Z][A-Z0-9_]*)\s*=", parameters.source, flags=re.M)
+    names = runner.parameter_names(path)
     assert names, "the parameters cell holds UPPER_CASE knobs"
     assert set(runner.quick_parameters(path)) <= set(names)
 

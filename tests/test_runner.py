@@ -1,6 +1,7 @@
 """series_tools.runner on tiny notebooks: parameters, another seed, recording, failures."""
 
 import json
+import os
 
 import nbformat
 import pytest
@@ -38,7 +39,7 @@ def test_the_runner_names_the_results_record_for_the_kernel(tmp_path):
     record = tmp_path / "record.jsonl"
     runner.run_notebook(source, tmp_path / "out.ipynb", quick=False, results=record)
     assert str(record) in printed(tmp_path / "out.ipynb")
-    assert results.RECORD_ENV not in __import__("os").environ  # restored afterwards
+    assert results.RECORD_ENV not in os.environ  # restored afterwards
 
 
 def test_a_seed_run_has_its_own_folder():
