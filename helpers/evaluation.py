@@ -23,6 +23,7 @@ The metrics (every notebook, the results record and the README use these names):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -181,11 +182,13 @@ def tune_thresholds(
     probabilities: np.ndarray,
     grid: tuple[float, ...] = THRESHOLD_GRID,
     min_positives: int = MIN_POSITIVES,
+    tuned: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-label thresholds that maximise each label's F1 on the tuning split, with guard rails.
 
     Only thresholds on ``grid`` are tried, and a label with fewer than ``min_positives``
     positives keeps the default 0.5: a handful of examples cannot say where F1 peaks.
+    ``tuned`` (35 booleans) names the labels to tune instead, as cross-fitting does.
     """
     y_true, probabilities = np.asarray(y_true) == 1, np.asarray(probabilities)
     positives = y_true.sum(axis=0)
@@ -195,14 +198,45 @@ def tune_thresholds(
         true_positives = (predicted & y_true).sum(axis=0)
         scores.append(2 * true_positives / np.maximum(predicted.sum(axis=0) + positives, 1))
     best = np.asarray(grid)[np.argmax(scores, axis=0)]  # the first threshold at the peak
-    enough = positives >= min_positives
-    return np.where(enough, best, DEFAULT_THRESHOLD)
+    if tuned is None:
+        tuned = positives >= min_positives
+    return np.where(tuned, best, DEFAULT_THRESHOLD)
+
+
+Rule = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (y_true, probabilities) -> 35 thresholds
+
+
+def cross_fitted_decisions(
+    frame: pd.DataFrame,
+    predictions: Mapping[str, np.ndarray],
+    tune: Rule | None = None,
+    folds: int = 2,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every message decided by rules tuned on the other folds: (n, 35) 0/1 and (n,) classes.
+
+    ``tune`` is the threshold rule. By default it is the guarded rule, tuning exactly the labels
+    with ``MIN_POSITIVES`` positives in the whole frame: the labels it tunes when deployed on it.
+    """
+    y_true, p = binary_matrix(frame), binary_matrix(predictions)
+    if tune is None:
+        tune = partial(tune_thresholds, tuned=y_true.sum(axis=0) >= MIN_POSITIVES)
+    true_related = frame[RELATED].to_numpy()
+    related = np.asarray(predictions[RELATED])
+    y_pred = np.zeros_like(y_true)
+    related_pred = np.zeros_like(true_related)
+    for tune_rows, held_out in KFold(folds, shuffle=True, random_state=seed).split(y_true):
+        thresholds = tune(y_true[tune_rows], p[tune_rows])
+        weights = tune_related_weights(true_related[tune_rows], related[tune_rows])
+        y_pred[held_out] = apply_thresholds(p[held_out], thresholds)
+        related_pred[held_out] = as_classes(related[held_out], weights)
+    return y_pred, related_pred
 
 
 def cross_fitted_metrics(
     frame: pd.DataFrame,
     predictions: Mapping[str, np.ndarray],
-    tune: Callable[[np.ndarray, np.ndarray], np.ndarray] = tune_thresholds,
+    tune: Rule | None = None,
     folds: int = 2,
     seed: int = 0,
     repeats: int = 1,
@@ -214,18 +248,88 @@ def cross_fitted_metrics(
     With ``repeats`` > 1 the metrics are averaged over that many random cuts (seeds ``seed``,
     ``seed + 1``, ...): steadier when comparing candidates that score close together.
     """
-    y_true, p = binary_matrix(frame), binary_matrix(predictions)
-    true_related = frame[RELATED].to_numpy()
-    related = np.asarray(predictions[RELATED])
+    y_true, true_related = binary_matrix(frame), frame[RELATED].to_numpy()
     scores = []
     for repeat in range(repeats):
-        y_pred = np.zeros_like(y_true)
-        related_pred = np.zeros_like(true_related)
-        cuts = KFold(folds, shuffle=True, random_state=seed + repeat)
-        for tune_rows, held_out in cuts.split(y_true):
-            thresholds = tune(y_true[tune_rows], p[tune_rows])
-            weights = tune_related_weights(true_related[tune_rows], related[tune_rows])
-            y_pred[held_out] = apply_thresholds(p[held_out], thresholds)
-            related_pred[held_out] = as_classes(related[held_out], weights)
+        y_pred, related_pred = cross_fitted_decisions(
+            frame, predictions, tune, folds, seed + repeat
+        )
         scores.append(_metrics(y_true, y_pred, true_related, related_pred))
     return {name: round(float(np.mean([score[name] for score in scores])), 4) for name in scores[0]}
+
+
+def _weighted_f1(weights: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, micro: bool):
+    """F1 of 0/1 columns when message i counts weights[:, i] times: one score per weights row."""
+    true_positives = weights @ (y_true * y_pred)
+    errors = weights @ (y_true + y_pred - 2 * y_true * y_pred)  # false positives + negatives
+    if micro:
+        true_positives, errors = true_positives.sum(axis=1), errors.sum(axis=1)
+    denominator = 2 * true_positives + errors
+    f1 = np.divide(
+        2 * true_positives, denominator, out=np.zeros(denominator.shape), where=denominator > 0
+    )
+    return f1 if micro else f1.mean(axis=1)
+
+
+def _resampled_metric(
+    metric: str, weights: np.ndarray, frame: pd.DataFrame, decisions
+) -> np.ndarray:
+    y_pred, related_pred = decisions
+    if metric == "related_macro_f1":
+        one_hot = np.eye(len(RELATED_CLASSES), dtype=int)
+        return _weighted_f1(
+            weights, one_hot[frame[RELATED].to_numpy()], one_hot[related_pred], False
+        )
+    y_true = binary_matrix(frame)
+    if metric == "micro_f1":
+        return _weighted_f1(weights, y_true, y_pred, micro=True)
+    present = y_true.sum(axis=0) > 0  # the labels macro_f1 averages over
+    return _weighted_f1(weights, y_true[:, present], y_pred[:, present], micro=False)
+
+
+def paired_bootstrap(
+    frame: pd.DataFrame,
+    predictions_a: Mapping[str, np.ndarray] | list[Mapping[str, np.ndarray]],
+    predictions_b: Mapping[str, np.ndarray] | list[Mapping[str, np.ndarray]],
+    tune_a: Rule | None = None,
+    tune_b: Rule | None = None,
+    metric: str = "macro_f1",
+    repeats: int = 5,
+    seed: int = 0,
+    resamples: int = 1000,
+) -> dict[str, float]:
+    """A minus B in cross-fitted ``metric`` on ``frame``, with a 95 % paired-bootstrap interval.
+
+    Both are decided on the same ``repeats`` random halvings; then the messages are resampled
+    with replacement ``resamples`` times, the same resample scoring A and B (paired), and the
+    interval is the middle 95 % of the differences. Lists of predictions (one per training
+    seed) are paired in order and their differences averaged.
+    """
+    runs_a = predictions_a if isinstance(predictions_a, list) else [predictions_a]
+    runs_b = predictions_b if isinstance(predictions_b, list) else [predictions_b]
+    if len(runs_a) != len(runs_b):
+        raise ValueError(f"{len(runs_a)} runs of A but {len(runs_b)} of B: pair them one to one")
+    rng = np.random.default_rng(seed)
+    n = len(frame)
+    weights = np.vstack([np.ones(n), rng.multinomial(n, np.full(n, 1 / n), size=resamples)])
+    differences = np.zeros(len(weights))
+    for a, b in zip(runs_a, runs_b, strict=True):
+        for repeat in range(repeats):
+            decided_a = cross_fitted_decisions(frame, a, tune_a, seed=seed + repeat)
+            decided_b = cross_fitted_decisions(frame, b, tune_b, seed=seed + repeat)
+            differences += _resampled_metric(metric, weights, frame, decided_a)
+            differences -= _resampled_metric(metric, weights, frame, decided_b)
+    differences /= len(runs_a) * repeats
+    low, high = np.percentile(differences[1:], [2.5, 97.5])
+    return {
+        "difference": round(float(differences[0]), 4),
+        "low": round(float(low), 4),
+        "high": round(float(high), 4),
+    }
+
+
+def describe_difference(result: Mapping[str, float]) -> str:
+    """'+0.0123 (95 % interval -0.0040 to +0.0290)': a paired_bootstrap result, readable."""
+    return (
+        f"{result['difference']:+.4f} (95 % interval {result['low']:+.4f} to {result['high']:+.4f})"
+    )

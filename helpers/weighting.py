@@ -32,9 +32,16 @@ def positive_weight(y: np.ndarray, cap: float = DEFAULT_CAP) -> float:
 
 
 def related_class_weights(classes: np.ndarray, cap: float = DEFAULT_CAP) -> np.ndarray:
-    """Weights of related = 0/1/2 relative to the commonest class ("balanced"), capped."""
-    weights = compute_class_weight("balanced", classes=np.array(RELATED_CLASSES), y=classes)
-    return np.minimum(cap, weights / weights.min())
+    """Weights of related = 0/1/2 relative to the commonest class ("balanced"), capped.
+
+    A class absent from ``classes`` (a small sample may hold no class-2 message) gets 1.0.
+    """
+    classes = np.asarray(classes).reshape(-1)
+    present = np.unique(classes)
+    balanced = compute_class_weight("balanced", classes=present, y=classes)
+    weights = np.ones(len(RELATED_CLASSES))
+    weights[present] = np.minimum(cap, balanced / balanced.min())
+    return weights
 
 
 def sample_weights(

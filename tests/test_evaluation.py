@@ -132,3 +132,43 @@ def test_macro_pr_auc_averages_average_precision_over_labels_with_positives():
     y_true = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [0, 0, 0]])
     scores = np.array([[0.9, 0.8, 0.1], [0.8, 0.6, 0.2], [0.1, 0.5, 0.3], [0.2, 0.1, 0.4]])
     assert evaluation.macro_pr_auc(y_true, scores) == pytest.approx((1 + 0.5) / 2)
+
+
+def _random_split(seed: int, n: int = 400):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({label: rng.random(n) < 0.15 for label in data.BINARY_LABELS}).astype(int)
+    frame["related"] = rng.integers(0, 3, n)
+    signal = {
+        label: np.clip(0.3 * frame[[label]].to_numpy() + rng.random((n, 1)) * 0.7, 0, 1)
+        for label in data.BINARY_LABELS
+    }
+    signal["related"] = rng.dirichlet(np.ones(3), n)
+    noise = {label: rng.random((n, 1)) for label in data.BINARY_LABELS}
+    noise["related"] = signal["related"]
+    return frame, signal, noise
+
+
+def test_cross_fitting_tunes_the_labels_the_deployed_rule_tunes():
+    frame, signal, _ = _random_split(2)
+    positives = evaluation.binary_matrix(frame).sum(axis=0)
+    assert (positives >= evaluation.MIN_POSITIVES).all()  # each half holds fewer than that
+    p = evaluation.binary_matrix(signal)
+    y_pred, _ = evaluation.cross_fitted_decisions(frame, signal, seed=0)
+    at_half = evaluation.apply_thresholds(p, 0.5)
+    assert (y_pred != at_half).any(axis=0).all()  # every label was tuned in each half
+
+
+def test_paired_bootstrap_matches_cross_fitting_and_brackets_a_real_difference():
+    frame, signal, noise = _random_split(4)
+    for metric in ("macro_f1", "micro_f1", "related_macro_f1"):
+        result = evaluation.paired_bootstrap(frame, signal, noise, metric=metric, repeats=3, seed=9)
+        a = evaluation.cross_fitted_metrics(frame, signal, seed=9, repeats=3)[metric]
+        b = evaluation.cross_fitted_metrics(frame, noise, seed=9, repeats=3)[metric]
+        assert result["difference"] == pytest.approx(a - b, abs=2e-4)
+        assert result["low"] <= result["difference"] <= result["high"]
+    assert evaluation.paired_bootstrap(frame, signal, noise, repeats=2)["low"] > 0  # real signal
+    same = evaluation.paired_bootstrap(frame, signal, signal, repeats=2)
+    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0}
+    assert "95 % interval" in evaluation.describe_difference(same)
+    with pytest.raises(ValueError, match="pair them"):
+        evaluation.paired_bootstrap(frame, [signal, signal], [noise])

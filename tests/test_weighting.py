@@ -47,6 +47,14 @@ def test_related_weights_follow_class_frequency():
     assert set(unweighted) == {1.0}
 
 
+def test_a_sample_without_some_related_class_still_gets_weights():
+    # 256 random messages may hold no related = 2 message: the absent class weighs 1
+    assert weighting.related_class_weights(np.array([0, 1, 1, 1])).tolist() == [3.0, 1.0, 1.0]
+    frame = frame_with_rates()
+    weights = weighting.sample_weights(frame[frame["related"] != 2], cap=100)
+    assert set(weights["related"]) == {np.float32(90 / 8), 1.0}
+
+
 def test_focal_losses_balance_every_binary_head():
     losses = weighting.focal_losses(gamma=2.0)
     assert set(losses) == set(data.LABELS)
