@@ -187,26 +187,34 @@ def _(answer):
 
 
 # --- 06 · class imbalance ---------------------------------------------------------------------
-@exercise("06.1", "weighting.positive_weight with cap=float('inf'), on the full training split.")
+@exercise("06.1", "n_negative / n_positive, then min(cap, ...); 1.0 when no label is positive.")
 def _(answer):
     from helpers import weighting
 
-    return _close(answer, weighting.positive_weight(_train()["tools"], cap=np.inf), 0.05)
+    cases = [
+        np.array([1, 0, 0, 0]),
+        np.array([0, 0, 0]),
+        np.array([1] + [0] * 99),
+        _train()["tools"],
+    ]
+    return all(
+        _close(answer(y, cap), weighting.positive_weight(y, cap), 1e-6)
+        for y in cases
+        for cap in (10.0, np.inf)
+    )
 
 
-@exercise("06.2", "call keras.losses.BinaryFocalCrossentropy(...)(y_true, y_pred) as described.")
+@exercise("06.2", "class balancing multiplies a positive's loss by alpha: compare the two alphas.")
 def _(answer):
-    import keras
-
-    focal = keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.25, gamma=2.0)
-    return _close(answer, float(focal(np.array([[1.0]]), np.array([[0.9]]))), 1e-4)
+    return _close(answer, 0.75 / 0.25, 0.01)
 
 
-@exercise("06.3", "weighting.rarity_loss_weights on the full training split; read 'water'.")
+@exercise("06.3", "rates = frame[BINARY_LABELS].mean(); median over rates > 0; min(10, ...).")
 def _(answer):
     from helpers import weighting
 
-    return _close(answer, weighting.rarity_loss_weights(_train())["water"], 0.01)
+    mine, expected = answer(_train(), 0.5), weighting.rarity_loss_weights(_train(), power=0.5)
+    return set(mine) == set(expected) and all(_close(mine[k], expected[k], 1e-6) for k in expected)
 
 
 # --- 07 · evaluation and thresholds -----------------------------------------------------------
@@ -214,13 +222,13 @@ TOY_TRUE = np.array([0, 1, 1, 1])
 TOY_PROBABILITIES = np.array([0.1, 0.4, 0.35, 0.8])
 
 
-@exercise("07.1", "try each probability as the threshold; keep the one with the highest F1.")
+@exercise("07.1", "try each probability as the threshold: where does F1 reach its peak?")
 def _(answer):
     from sklearn.metrics import f1_score
 
     probabilities = TOY_PROBABILITIES
-    scores = {t: f1_score(TOY_TRUE, probabilities >= t) for t in probabilities}
-    return _close(answer, max(scores, key=scores.get), 1e-6)
+    best = max(f1_score(TOY_TRUE, probabilities >= t) for t in probabilities)
+    return 0 <= float(answer) <= 1 and f1_score(TOY_TRUE, probabilities >= float(answer)) == best
 
 
 @exercise("07.2", "pool all decisions: count TP, FP and FN over both labels, then F1.")
@@ -239,38 +247,68 @@ def _(answer):
     return _close(answer, expected, 1e-3)
 
 
-# --- 08 · transfer learning -------------------------------------------------------------------
-@exercise("08.1", "look at the encoder's output shape (encoder.model.output_shape).")
+@exercise(
+    "07.4", "micro F1 of (p >= t) for each t on THRESHOLD_GRID; return 35 copies of the best."
+)
 def _(answer):
+    from helpers import evaluation
+
+    rng = np.random.default_rng(7)
+    y_true = (rng.random((300, 35)) < 0.2).astype(int)
+    p = np.clip(0.35 * y_true + 0.8 * rng.random((300, 35)), 0, 1)
+    scores = [evaluation.micro_f1(y_true, (p >= t).astype(int)) for t in evaluation.THRESHOLD_GRID]
+    expected = np.full(35, evaluation.THRESHOLD_GRID[int(np.argmax(scores))])
+    return np.allclose(np.asarray(answer(y_true, p), dtype=float), expected)
+
+
+# --- 08 · transfer learning -------------------------------------------------------------------
+@exercise("08.1", "mask[..., None] zeroes the padding; divide by the mask's sum, then by the norm.")
+def _(answer):
+    rng = np.random.default_rng(8)
+    vectors = rng.normal(size=(3, 6, 4)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1], [1, 0, 0, 0, 0, 0]])
+    means = np.stack([v[m == 1].mean(axis=0) for v, m in zip(vectors, mask, strict=True)])
+    pooled = means / np.linalg.norm(means, axis=1, keepdims=True)
+    return np.allclose(np.asarray(answer(vectors, mask), dtype="float32"), pooled, atol=1e-5)
+
+
+@cache
+def _wordpiece_count(word: str) -> int:
+    import keras_hub
+
     from helpers import encoders
 
-    return int(answer) == encoders.VECTOR_SIZE
+    tokenizer = keras_hub.models.BertTokenizer.from_preset(
+        str(encoders.fetch()), strip_accents=True
+    )
+    return len(np.asarray(tokenizer(word)))
 
 
-@exercise("08.2", "for unit-length vectors the cosine is the dot product: multiply and add.")
+@exercise("08.2", "tokenizer(word) gives the ids; tokenizer.id_to_token shows each piece.")
 def _(answer):
-    return _close(answer, float(np.dot([0.6, 0.8], [0.8, 0.6])), 1e-3)
+    return int(answer) == _wordpiece_count("desalinization")
 
 
-@exercise("08.3", "linear_weight × baseline + (1 − linear_weight) × heads.")
+@exercise("08.3", "cosine(a, b) = a·b / (|a| |b|): what happens to it when a is scaled by 3?")
 def _(answer):
-    return _close(answer, 0.3 * 0.9 + (1 - 0.3) * 0.2, 1e-3)
+    return str(answer).strip().lower() == "no"
 
 
 # --- 09 · using the model ---------------------------------------------------------------------
-@exercise("09.1", "read the rules table for input with no words after cleaning.")
+@exercise("09.1", "for each row, the names at np.flatnonzero(row >= thresholds), in label order.")
 def _(answer):
-    return int(answer) == 0
+    rng = np.random.default_rng(9)
+    probabilities, thresholds = rng.random((6, 35)), rng.choice([0.3, 0.5, 0.7], 35)
+    names = list(data.BINARY_LABELS)
+    expected = [[names[i] for i in np.flatnonzero(row >= thresholds)] for row in probabilities]
+    return [list(labels) for labels in answer(probabilities, thresholds)] == expected
 
 
-@exercise("09.2", "validate_messages checks every item's type before anything runs.")
+@exercise("09.2", "padding is masked: does a longer neighbour in the batch reach the message?")
 def _(answer):
-    name = answer if isinstance(answer, str) else getattr(answer, "__name__", "")
-    return name == "TypeError"
+    return str(answer).strip().lower() == "no"
 
 
-@exercise("09.3", "a label is predicted when its probability is at least its own threshold.")
+@exercise("09.3", "notebook 04: the vectorizer pads or cuts every message to one length.")
 def _(answer):
-    probabilities = {"water": 0.42, "food": 0.28, "shelter": 0.31}
-    thresholds = {"water": 0.5, "food": 0.25, "shelter": 0.3}
-    return set(answer) == {k for k, p in probabilities.items() if p >= thresholds[k]}
+    return int(answer) == text.SEQUENCE_LENGTH

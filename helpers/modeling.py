@@ -109,11 +109,18 @@ class CompactProgress(keras.callbacks.Callback):
     logs, so EarlyStopping and ModelCheckpoint listed after it can monitor them.
     """
 
-    def __init__(self, x_validation, validation_frame: pd.DataFrame, batch_size: int = 512):
+    def __init__(
+        self,
+        x_validation,
+        validation_frame: pd.DataFrame,
+        batch_size: int = 512,
+        every_epoch: bool = True,
+    ):
         super().__init__()
         self.x_validation = x_validation
         self.validation_frame = validation_frame
         self.batch_size = batch_size
+        self.every_epoch = every_epoch  # False: compute the scores, print nothing
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self.started = time.perf_counter()
@@ -125,6 +132,8 @@ class CompactProgress(keras.callbacks.Callback):
             logs[f"val_{name}"] = value
         y_true = binary_matrix(self.validation_frame)
         logs["val_macro_pr_auc"] = macro_pr_auc(y_true, binary_matrix(predictions))
+        if not self.every_epoch:
+            return
         val_loss = f" · val_loss {logs['val_loss']:.3f}" if "val_loss" in logs else ""
         print(
             f"epoch {epoch + 1:>2} · loss {logs['loss']:.3f}{val_loss}"
@@ -146,11 +155,14 @@ def fit_with_early_stopping(
     patience: int = 3,
     sample_weight: Mapping[str, np.ndarray] | None = None,
     validation_loss: bool = True,
+    every_epoch: bool = True,
 ) -> dict[str, float]:
     """Train as notebook 05 teaches: one line per epoch, early stopping on validation macro
-    PR-AUC with the best weights restored. Returns seconds, epochs run, best epoch, early stop.
+    PR-AUC with the best weights restored. Returns seconds, epochs run, the best epoch and its
+    score, and whether early stopping ended the run.
 
-    ``validation_loss=False`` skips Keras' own validation loss (one graph fewer to build).
+    ``validation_loss=False`` skips Keras' own validation loss (one graph fewer to build);
+    ``every_epoch=False`` prints nothing (the caller prints one line per run).
     """
     started = time.perf_counter()
     history = model.fit(
@@ -162,7 +174,7 @@ def fit_with_early_stopping(
         batch_size=batch_size,
         verbose=0,
         callbacks=[
-            CompactProgress(x_validation, validation),
+            CompactProgress(x_validation, validation, every_epoch=every_epoch),
             keras.callbacks.EarlyStopping(
                 monitor="val_macro_pr_auc", mode="max", patience=patience, restore_best_weights=True
             ),
@@ -173,5 +185,6 @@ def fit_with_early_stopping(
         "train_seconds": round(time.perf_counter() - started, 1),
         "epochs_run": len(scores),
         "best_epoch": int(np.argmax(scores)) + 1,
+        "best_macro_pr_auc": round(float(np.max(scores)), 4),
         "stopped_early": len(scores) < epochs,
     }

@@ -127,16 +127,25 @@ def executed_path(path: Path, mode: str, seed: int | None = None) -> Path:
     return output_dir(mode, seed) / path.name
 
 
-def failure_message(path: Path, output: Path, error: Exception, rest: list[Path]) -> str:
+def failure_message(
+    path: Path,
+    output: Path,
+    error: Exception,
+    rest: list[Path],
+    mode: str = "full",
+    seed: int | None = None,
+) -> str:
     """Which notebook and cell failed, where its partial copy is, and how to resume."""
     cell = getattr(error, "exec_count", None)
     what = f"{getattr(error, 'ename', type(error).__name__)}: {getattr(error, 'evalue', error)}"
     where = f"in cell [{cell}]" if cell is not None else "before it finished"
-    resume = " ".join(p.name[:2] for p in [path, *rest])
+    command = "run" if mode == "full" else mode
+    seeded = f" --seed {seed}" if seed is not None else ""
+    resume = f"{command}{seeded} " + " ".join(p.name[:2] for p in [path, *rest])
     return (
         f"\n{path.name} failed {where}: {str(what).strip()[:500]}\n"
         f"Its executed copy, up to the failing cell, is {output} (open it to see the cell and "
-        f"its error). Once fixed, resume with: python -m series_tools run {resume}"
+        f"its error). Once fixed, resume with: python -m series_tools {resume}"
     )
 
 
@@ -157,7 +166,7 @@ def run_series(mode: str, only: list[str] | None = None, seed: int | None = None
             try:
                 seconds = run_notebook(path, output, mode == "quick", seed, results)
             except Exception as error:  # papermill's execution error, or a cell timeout
-                message = failure_message(path, output, error, chosen[position + 1 :])
+                message = failure_message(path, output, error, chosen[position + 1 :], mode, seed)
                 raise NotebookFailed(message) from None
             record_run_time(path.stem, mode, seconds, path=results)
             print(f"{label} {path.name} done in {seconds:.0f} s", flush=True)

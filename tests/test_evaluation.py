@@ -172,3 +172,16 @@ def test_paired_bootstrap_matches_cross_fitting_and_brackets_a_real_difference()
     assert "95 % interval" in evaluation.describe_difference(same)
     with pytest.raises(ValueError, match="pair them"):
         evaluation.paired_bootstrap(frame, [signal, signal], [noise])
+
+
+def test_decision_rules_keep_the_default_unless_tuning_wins_beyond_the_noise():
+    frame, signal, _ = _random_split(5)
+    # every message at 0.6: 0.5 already says yes to all, no threshold can do better
+    flat = {label: np.full((len(frame), 1), 0.6) for label in data.BINARY_LABELS}
+    flat["related"] = signal["related"]
+    thresholds, weights, gain = evaluation.choose_decision_rules(frame, flat, repeats=2)
+    assert gain["low"] <= 0 and (thresholds == 0.5).all() and len(weights) == 3
+    # a signal whose positives sit around 0.3-1.0: tuned thresholds below 0.5 win clearly
+    thresholds, _, gain = evaluation.choose_decision_rules(frame, signal, repeats=2)
+    assert gain["low"] > 0 and (thresholds != 0.5).any()
+    assert (evaluation.default_thresholds(np.zeros((3, 35)), None) == 0.5).all()

@@ -57,6 +57,10 @@ def test_a_failing_notebook_leaves_its_partial_copy_and_says_how_to_resume(tmp_p
     message = runner.failure_message(source, output, raised.value, later)
     assert "05_a.ipynb failed in cell" in message and "ZeroDivisionError" in message
     assert str(output) in message and "python -m series_tools run 05 06 07" in message
+    quick = runner.failure_message(source, output, raised.value, [], "quick")
+    seeded = runner.failure_message(source, output, raised.value, later[:1], "full", 7)
+    assert "python -m series_tools quick 05" in quick
+    assert "python -m series_tools run --seed 7 05 06" in seeded
 
 
 def test_full_mode_sets_no_cell_time_limit(tmp_path, monkeypatch):
