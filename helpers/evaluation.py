@@ -106,6 +106,16 @@ MIN_POSITIVES = 25  # fewer positives in the tuning split: keep DEFAULT_THRESHOL
 RELATED_WEIGHT_GRID = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 
+def _class_macro_f1(true_classes: np.ndarray, predicted: np.ndarray) -> float:
+    """``related_macro_f1`` from a confusion matrix: the same number, fast enough to call 49
+    times per tuning (cross-fitting and the bootstrap tune thousands of times)."""
+    n = len(RELATED_CLASSES)
+    matrix = np.bincount(true_classes * n + predicted, minlength=n * n).reshape(n, n)
+    hits = np.diag(matrix)
+    denominator = matrix.sum(axis=0) + matrix.sum(axis=1)  # 2·TP + FP + FN per class
+    return float(np.mean(np.where(denominator > 0, 2 * hits / np.maximum(denominator, 1), 0.0)))
+
+
 def tune_related_weights(
     true_classes: np.ndarray, probabilities: np.ndarray, min_examples: int = MIN_POSITIVES
 ) -> np.ndarray:
@@ -114,13 +124,14 @@ def tune_related_weights(
     Class 1 (the commonest) stays at 1; classes 0 and 2 are searched on a small grid, and a
     class with fewer than ``min_examples`` examples keeps weight 1 (too few to tune on).
     """
-    counts = np.bincount(np.asarray(true_classes), minlength=len(RELATED_CLASSES))
+    true_classes = np.asarray(true_classes)
+    counts = np.bincount(true_classes, minlength=len(RELATED_CLASSES))
     grids = [RELATED_WEIGHT_GRID if counts[c] >= min_examples else (1.0,) for c in (0, 2)]
     best_score, best = -1.0, np.ones(len(RELATED_CLASSES))
     for w0 in grids[0]:
         for w2 in grids[1]:
             weights = np.array([w0, 1.0, w2])
-            score = related_macro_f1(true_classes, as_classes(probabilities, weights))
+            score = _class_macro_f1(true_classes, as_classes(probabilities, weights))
             if score > best_score:
                 best_score, best = score, weights
     return best

@@ -185,3 +185,12 @@ def test_decision_rules_keep_the_default_unless_tuning_wins_beyond_the_noise():
     thresholds, _, gain = evaluation.choose_decision_rules(frame, signal, repeats=2)
     assert gain["low"] > 0 and (thresholds != 0.5).any()
     assert (evaluation.default_thresholds(np.zeros((3, 35)), None) == 0.5).all()
+
+
+def test_the_fast_related_score_used_in_tuning_is_related_macro_f1():
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        truth, predicted = rng.integers(0, 3, 50), rng.choice(3, 50, p=[0.6, 0.4, 0.0])
+        assert evaluation._class_macro_f1(truth, predicted) == pytest.approx(
+            evaluation.related_macro_f1(truth, predicted)
+        )
