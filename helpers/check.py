@@ -34,8 +34,9 @@ def exercise(key: str, hint: str) -> Callable[[Callable[[Any], bool]], Callable[
     return register
 
 
-def check(key: str, answer: Any) -> bool:
-    """Grade one answer and print the verdict; None means "not answered yet"."""
+def check(key: str, answer: Any, deliberately_wrong: bool = False) -> bool:
+    """Grade one answer and print the verdict; None means "not answered yet". A solution that
+    shows the checker refusing a wrong answer passes ``deliberately_wrong=True``."""
     if key not in EXERCISES:
         raise KeyError(f"no exercise {key!r}; known: {', '.join(sorted(EXERCISES))}")
     if answer is None:
@@ -45,7 +46,12 @@ def check(key: str, answer: Any) -> bool:
         correct = bool(EXERCISES[key].grade(answer))
     except (TypeError, ValueError, KeyError, IndexError, AttributeError):
         correct = False
-    print(f"✓ {key}: correct" if correct else f"✗ {key}: not yet. Hint: {EXERCISES[key].hint}")
+    if deliberately_wrong:
+        verdict = "ACCEPTED: the checker is broken" if correct else "refused, as it should be"
+        print(f"· {key}: a deliberately wrong answer is {verdict} (hint: {EXERCISES[key].hint})")
+    else:
+        hint = f"not yet. Hint: {EXERCISES[key].hint}"
+        print(f"✓ {key}: correct" if correct else f"✗ {key}: {hint}")
     return correct
 
 

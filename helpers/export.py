@@ -321,8 +321,12 @@ class BertTokenizerGraph(tf.Module):
 
 def export_dir(mode: str) -> Path:
     """build/export for the full run (what `make run` ships), build/export-quick for quick
-    (beside build/models, wherever $SERIES_MODELS_DIR puts that)."""
-    return inference.MODELS_DIR.parent / ("export" if mode == "full" else f"export-{mode}")
+    (beside build/models, wherever $SERIES_MODELS_DIR puts that); under build/lab/ when a
+    learner runs notebook 09 by hand, so their run never replaces what the series ships."""
+    root = inference.MODELS_DIR.parent
+    if not session.run_by_the_series():
+        root = root / "lab"
+    return root / ("export" if mode == "full" else f"export-{mode}")
 
 
 def write_rules(directory: Path, thresholds: np.ndarray, related_weights: np.ndarray) -> Path:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 
 DEFAULT_SEED = 42
+RUNNER_ENV = "SERIES_RESULTS_FILE"  # set by the series runner (make run, the tests) for its kernels
 
 
 @contextlib.contextmanager
@@ -97,6 +98,12 @@ def start(seed: int = DEFAULT_SEED) -> None:
     seed_everything(seed)
     ops = "; deterministic TensorFlow ops on" if BACKEND == "tensorflow" else ""
     print(f"Keras backend: {BACKEND} (KERAS_BACKEND chooses it); seed {seed}{ops}")
+
+
+def run_by_the_series() -> bool:
+    """Whether the series runner (``make run``, the tests) executes this notebook; False in a
+    learner's JupyterLab, whose runs then record nothing and replace nothing the series ships."""
+    return bool(os.environ.get(RUNNER_ENV))
 
 
 def run_module(module: str, arguments: list[str], backend: str, what: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from series_tools import BUILD_DIR, ROOT, bootstrap, notebooks
 
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+LOCAL_KERNELS = ["--KernelManager.transport=ipc"]  # local sockets: no "TCP without encryption"
 
 
 def _python(*args: str) -> None:
@@ -98,9 +99,17 @@ def lint(args: argparse.Namespace) -> None:
 
 
 def lab(args: argparse.Namespace) -> None:
-    """Open the series in JupyterLab with the project's kernel."""
+    """Open the series in JupyterLab: the repository as its root (helpers/ and serving/ in
+    the file browser), the index first, kernels on local sockets, the notebooks trusted."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
     data(args)
-    _python("-m", "jupyterlab", str(notebooks()[0]))
+    notary = NotebookNotary()  # our own notebooks: Lab need not warn that they are unsigned
+    for path in notebooks():
+        notary.sign(nbformat.read(path, as_version=4))
+    index = notebooks()[0].relative_to(ROOT).as_posix()
+    _python("-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", *LOCAL_KERNELS, index)
 
 
 def setup(args: argparse.Namespace) -> None:

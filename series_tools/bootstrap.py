@@ -4,8 +4,10 @@ or write the lock from it. ``python -m series_tools setup`` and ``make setup`` c
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -17,7 +19,14 @@ VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements.lock"
 PYPROJECT = ROOT / "pyproject.toml"
 STAMP = VENV / ".installed"
-KERNEL = ["--sys-prefix", "--name", "python3", "--display-name", "Python 3 (series .venv)"]
+KERNEL_NAME = "Python 3 (series .venv)"  # the notebooks' stored kernelspec says the same
+KERNEL = ["--sys-prefix", "--name", "python3", "--display-name", KERNEL_NAME]
+# JupyterLab settings for everyone using .venv: no news or update prompts
+LAB_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
+}
+# The git filter (.gitattributes names it): outputs and run counts never reach a commit or diff
+STRIP = ["-m", "nbstripout", "--keep-id"]
 LOCK_HEADER = """\
 # Every package of a tested .venv, pinned: `make setup` installs exactly these, then the project.
 # pyproject.toml keeps the ranges. Regenerate after changing dependencies:
@@ -42,10 +51,40 @@ def _run(*command: str | Path) -> None:
 
 
 def setup() -> Path:
-    """Create .venv (once), install the lock, the project (editable) and a python3 kernel."""
+    """Create .venv (once), install the lock, the project (editable) and a python3 kernel;
+    then (every time, it is cheap) Lab's settings and the git filter for notebooks."""
     python = venv_python()
-    if up_to_date():
-        return python
+    if not up_to_date():
+        install(python)
+    configure(python)
+    return python
+
+
+def configure(python: Path) -> None:
+    """JupyterLab's settings overrides in .venv, and the nbstripout filter in .git/config."""
+    overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    if overrides.parent.parent.is_dir():
+        overrides.parent.mkdir(exist_ok=True)
+        overrides.write_text(json.dumps(LAB_OVERRIDES, indent=1) + "\n", encoding="utf-8")
+    if (ROOT / ".git").exists() and shutil.which("git"):
+        define_notebook_filter(python, ROOT)
+
+
+def define_notebook_filter(python: Path, repository: Path) -> None:
+    """Define, in ``repository``'s .git/config, the nbstripout filter that .gitattributes
+    names: git stores and diffs notebooks without outputs, whatever the working copy holds."""
+    command = " ".join(f'"{part}"' for part in (python.as_posix(), *STRIP))
+    settings = {
+        "filter.nbstripout.clean": command,
+        "filter.nbstripout.smudge": "cat",
+        "diff.ipynb.textconv": f"{command} -t",
+    }
+    for key, value in settings.items():
+        subprocess.run(["git", "-C", str(repository), "config", key, value], check=True)
+
+
+def install(python: Path) -> None:
+    """Create .venv if needed, install the lock, the project (editable) and the kernel."""
     if sys.version_info < (3, 11):  # noqa: UP036 (any python3 may start the bootstrap)
         raise SystemExit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
     if not python.exists():
@@ -56,7 +95,6 @@ def setup() -> Path:
     _run(*pip, "install", "--quiet", "--no-deps", "-e", ROOT)
     _run(python, "-m", "ipykernel", "install", *KERNEL)
     STAMP.touch()
-    return python
 
 
 def write_lock(python: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 
 from series_tools import BUILD_DIR, notebooks
 from series_tools.results import RECORD_ENV, RESULTS_PATH, record_run_time
@@ -30,6 +31,14 @@ MODELS_ENV = "SERIES_MODELS_DIR"  # where helpers.inference keeps the saved mode
 
 class NotebookFailed(RuntimeError):
     """A notebook stopped with an error; the message names it, the cell and how to go on."""
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """A kernel reached over local sockets (IPC), not TCP: nothing to encrypt, nothing to warn."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.transport = "ipc"
 
 
 def parameters_cells(path: Path) -> list[Any]:
@@ -56,10 +65,15 @@ def quick_parameters(path: Path) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def environment(**variables: str) -> Iterator[None]:
-    """Set environment variables for the kernels started inside the block (they inherit them)."""
+def environment(**variables: str | None) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the kernels started inside the
+    block (they inherit them)."""
     saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
+    for name, value in variables.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -75,10 +89,11 @@ def run_notebook(
     output: Path,
     quick: bool,
     seed: int | None = None,
-    results: Path = RESULTS_PATH,
+    results: Path | None = RESULTS_PATH,
 ) -> float:
     """Execute one notebook with papermill (quick or full mode, optionally another SEED) and
-    record its results in ``results``; return its wall time in seconds."""
+    record its results in ``results``; return its wall time in seconds. With ``results=None``
+    the kernel runs as in JupyterLab: it records nothing and writes no published artefact."""
     import papermill
 
     parameters = quick_parameters(path) if quick else {}
@@ -87,7 +102,7 @@ def run_notebook(
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        with environment(**{RECORD_ENV: str(results)}):
+        with environment(**{RECORD_ENV: str(results) if results else None}):
             papermill.execute_notebook(
                 str(path),
                 str(output),
@@ -96,6 +111,7 @@ def run_notebook(
                 cwd=str(path.parent),
                 execution_timeout=QUICK_CELL_TIMEOUT_S if quick else None,
                 progress_bar=sys.stderr.isatty(),
+                kernel_manager_class=LocalKernelManager,
             )
     finally:
         if output.is_file():  # also the partial copy of a failed run, for the learner to open

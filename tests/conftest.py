@@ -11,10 +11,13 @@ from series_tools import runner
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def execute(path: Path, output: Path) -> Path:
-    """Run one notebook in quick mode; fail with the failing cell's error, not a stack of noise."""
+def execute(path: Path, output: Path, as_in_lab: bool = False) -> Path:
+    """Run one notebook in quick mode; fail with the failing cell's error, not a stack of noise.
+    Results go to a record beside the output, never to build/results.jsonl; ``as_in_lab`` runs
+    it as a learner's JupyterLab does, without the runner's record."""
+    results = None if as_in_lab else output.parent / "results.jsonl"
     try:
-        runner.run_notebook(path, output, quick=True)
+        runner.run_notebook(path, output, quick=True, results=results)
     except PapermillExecutionError as error:
         trace = ANSI.sub("", "\n".join(error.traceback[-8:]))
         pytest.fail(f"{path.name}, cell {error.exec_count}: {error.ename}: {error.evalue}\n{trace}")

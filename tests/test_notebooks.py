@@ -1,13 +1,18 @@
 """Run every notebook of the series through papermill in its documented quick mode."""
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import execute
 
-from series_tools import notebooks
+from series_tools import ROOT, notebooks
+from series_tools.bootstrap import define_notebook_filter
+from series_tools.results import RESULTS_PATH
 
 
 def recorded_rows(executed_notebook: Path) -> list[dict]:
@@ -37,7 +42,45 @@ def test_model_notebook_runs_on_jax(path, monkeypatch, tmp_path_factory):
     folder = tmp_path_factory.getbasetemp() / "jax"
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     monkeypatch.setenv("SERIES_MODELS_DIR", str(folder / "models"))
-    output = execute(path, folder / path.name)
+    as_in_lab = path.name.startswith("09")  # the last one runs as a learner's JupyterLab does
+    published = RESULTS_PATH.read_bytes() if RESULTS_PATH.is_file() else None
+    output = execute(path, folder / path.name, as_in_lab=as_in_lab)
     assert "Keras backend: jax" in output.read_text()
     if path.name.startswith("05"):  # the results record says which backend trained the model
         assert [row["backend"] for row in recorded_rows(output)] == ["jax"]
+    if as_in_lab:
+        assert "Not recorded" in output.read_text()
+        assert (RESULTS_PATH.read_bytes() if RESULTS_PATH.is_file() else None) == published
+        assert not (folder / "export-quick").exists(), "a learner's run replaced the export"
+        assert (folder / "lab" / "export-quick").is_dir()
+        assert_saving_it_changes_nothing_git_sees(path, output, folder / "repository")
+
+
+def assert_saving_it_changes_nothing_git_sees(path: Path, executed: Path, repository: Path):
+    """Save the executed notebook over the tracked one, as Lab does, in a repository set up as
+    `make setup` sets up this one: git sees no change (the filter strips the outputs)."""
+    (repository / path.parent.name).mkdir(parents=True)
+    shutil.copy(ROOT / ".gitattributes", repository)
+    tracked = repository / path.parent.name / path.name
+    shutil.copy(path, tracked)
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repository), *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    git("init", "-q")
+    define_notebook_filter(Path(sys.executable), repository)
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "clean")
+    saved = nbformat.read(executed, as_version=4)  # papermill's own bookkeeping, which Lab lacks
+    saved.cells = [
+        c for c in saved.cells if "injected-parameters" not in c.metadata.get("tags", [])
+    ]
+    saved.metadata.pop("papermill")
+    for cell in saved.cells:
+        cell.metadata.pop("papermill", None)
+    assert any(cell.get("outputs") for cell in saved.cells)
+    nbformat.write(saved, tracked)
+    assert git("status", "--porcelain") == ""
+    assert git("diff") == ""
