@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: setup data test run quick site timings lab lint lock clean
+.PHONY: setup data test run quick site serve timings lab lint lock clean
 
 setup: $(STAMP) ## .venv from requirements.lock, the project (editable), a python3 Jupyter kernel
 
@@ -25,6 +25,9 @@ quick: setup ## the same in quick mode: build/quick, build/quick/site
 
 site: setup ## rebuild build/full/site from the executed notebooks in build/full
 	$(PY) -m series_tools site
+
+serve: setup ## serve build/full/site at http://127.0.0.1:8000/ (its search needs a server)
+	$(PY) -m series_tools serve
 
 timings: setup ## copy the latest run times and results into series.json and every table
 	$(PY) -m series_tools timings

@@ -58,15 +58,21 @@ def run(args: argparse.Namespace) -> None:
 
 
 def site(args: argparse.Namespace) -> None:
-    """Render build/<mode>/*.ipynb (already executed) into build/<mode>/site with Jupyter Book."""
+    """Render build/<mode>/*.ipynb (already executed) into build/<mode>/site with Jupyter Book;
+    with --serve, serve it on localhost (built first if it is not there yet)."""
     from series_tools import site as book
 
+    built = BUILD_DIR / args.mode / "site"
+    if getattr(args, "serve", False) and (built / "index.html").is_file():
+        return book.serve(built, args.port)
     start = time.perf_counter()
     problems = book.build(_executed(args.mode), BUILD_DIR / args.mode, args.mode)
     if problems:
         raise SystemExit("the site has problems:\n" + "\n".join(problems))
-    index = (BUILD_DIR / args.mode / "site" / "index.html").relative_to(ROOT)
+    index = (built / "index.html").relative_to(ROOT)
     print(f"site ready in {time.perf_counter() - start:.0f} s: {index}")
+    if getattr(args, "serve", False):
+        book.serve(built, args.port)
 
 
 def timings(args: argparse.Namespace) -> None:
@@ -145,7 +151,14 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--quick", action="store_const", const="quick", default="full", dest="mode"
     )
+    command.add_argument(
+        "--serve", action="store_true", help="serve it at http://127.0.0.1:PORT/ (search works)"
+    )
+    command.add_argument("--port", type=int, default=8000)
     command.set_defaults(handler=site)
+    command = sub.add_parser("serve", help="site --serve: the full-mode site on localhost")
+    command.add_argument("--port", type=int, default=8000)
+    command.set_defaults(handler=site, mode="full", serve=True)
     command = sub.add_parser("test", help=test.__doc__)
     command.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
     command.set_defaults(handler=test)

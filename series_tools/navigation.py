@@ -21,13 +21,33 @@ from series_tools.results import latest_run_times, latest_test_results, read_res
 README = ROOT / "README.md"
 GUIDE = ROOT / "docs" / "instructor_guide.md"
 NAV_TAGS = ("nav-top", "nav-bottom")
-SLOWER = "A slower machine may need twice as long or more; in full mode nothing stops a long cell."
-# The README's result columns, in this order; a column shows when some notebook records it.
-RESULT_FIELDS = (
-    *("macro_f1", "micro_f1", "related_macro_f1", "blog_total"),
-    *("train_seconds", "epoch_seconds", "samples_per_second"),
-    *("messages_per_second", "latency_ms", "backend"),
+NO_RESULTS = "No full run recorded yet: run `make run`."
+RESULTS_HEADING = (
+    "## Results of the latest full run\n\nEach notebook's last table, on the official test "
+    "split (`make run` records them; a notebook run by hand records nothing).\n\n"
 )
+SLOWER = "A slower machine may need twice as long or more; in full mode nothing stops a long cell."
+# The results tables' columns: (recorded field, column title, decimals; None: as recorded)
+QUALITY = (
+    ("macro_f1", "macro F1", 3),
+    ("micro_f1", "micro F1", 3),
+    ("related_macro_f1", "`related` macro F1", 3),
+    ("blog_total", "blog total", 2),
+)
+SPEED = (
+    ("train_seconds", "training (s)", 0),
+    ("samples_per_second", "training samples/s", 0),
+    ("backend", "backend", None),
+    ("messages_per_second", "served messages/s", 0),
+    ("latency_ms", "one message (ms)", 1),
+)
+MODELS = {  # what each recorded model name is, for the results tables
+    "bilstm": "the BiLSTM with 35 + 1 heads (05)",
+    "tfidf_logreg": "the baseline: TF-IDF + logistic regressions",
+    "ensemble": "BiLSTM and baseline averaged, the weight chosen on validation",
+    "encoder_heads": "the frozen pretrained encoder under 36 heads",
+    "final_blend": "encoder heads blended with the baseline: the served model",
+}
 
 
 def label(entry: dict[str, Any]) -> str:
@@ -89,25 +109,48 @@ def timings_table(series: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def results_table(
-    results: dict[str, dict[str, dict[str, Any]]], empty: str, wrap_headers: bool = False
-) -> str:
-    """One row per notebook number · model with a known metric, a column per metric a row has;
-    ``wrap_headers`` writes ``macro f1`` for ``macro_f1`` so that narrow pages can wrap it."""
-    rows = [
-        (f"{notebook[:2]} · {model}", metrics)
-        for notebook, models in results.items()
-        for model, metrics in models.items()
-        if set(metrics) & set(RESULT_FIELDS)
-    ]
-    fields = [f for f in RESULT_FIELDS if any(f in metrics for _, metrics in rows)]
-    if not fields:
+def _scores(metrics: dict[str, Any]) -> tuple:
+    return tuple(metrics.get(field) for field, _, _ in QUALITY)
+
+
+def _cell(value: Any, digits: int | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.{digits}f}" if digits is not None else str(value)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def results_table(results: dict[str, dict[str, dict[str, Any]]], empty: str) -> str:
+    """Two tables from the test-split results: quality per model (a model whose scores equal
+    another's in the same notebook says so), then training and serving speed per model."""
+    quality, speed = [], []
+    for notebook, models in results.items():
+        seen: dict[tuple, str] = {}
+        for model, metrics in models.items():
+            name = f"{notebook[:2]} · {model}"
+            what = MODELS.get(model, "")
+            if any(metrics.get(field) is not None for field, _, _ in QUALITY):
+                same = seen.setdefault(_scores(metrics), model)
+                if same != model:
+                    what += f" (the same scores as {same} here)"
+                cells = [_cell(metrics.get(field), digits) for field, _, digits in QUALITY]
+                quality.append([name, what, *cells])
+            if any(metrics.get(field) is not None for field, _, _ in SPEED):
+                speed.append([name, *(_cell(metrics.get(f), d) for f, _, d in SPEED)])
+    if not quality and not speed:
         return empty
-    headers = [f.replace("_", " ") if wrap_headers else f for f in fields]
-    lines = ["| # · model | " + " | ".join(headers) + " |", "|---" * (len(fields) + 1) + "|"]
-    for name, metrics in rows:
-        lines.append(f"| {name} | " + " | ".join(str(metrics.get(f, "")) for f in fields) + " |")
-    return "\n".join(lines)
+    parts = []
+    if quality:
+        header = ["# · model", "what it is", *(title for _, title, _ in QUALITY)]
+        parts.append("**Quality on the test split**\n\n" + _table(header, quality))
+    if speed:
+        header = ["# · model", *(title for _, title, _ in SPEED)]
+        parts.append("**Speed** (2-core CPU)\n\n" + _table(header, speed))
+    return "\n\n".join(parts)
 
 
 def _tagged(cell: Any, tag: str) -> bool:
@@ -130,6 +173,8 @@ def render_notebook(path: Path, position: int, series: dict[str, Any]) -> str:
     for cell in cells:
         if _tagged(cell, "toc"):
             cell.source = "## The notebooks\n\n" + toc_table(series)
+        if _tagged(cell, "results"):
+            cell.source = RESULTS_HEADING + results_table(series.get("results", {}), NO_RESULTS)
     notebook.cells = [top, *cells, bottom]
     return nbformat.writes(notebook) + "\n"
 
@@ -147,8 +192,9 @@ def expected_files(series: dict[str, Any]) -> dict[Path, str]:
     files = {path: render_notebook(path, i, series) for i, path in enumerate(notebooks(series))}
     readme = README.read_text(encoding="utf-8")
     readme = replace_between(readme, "toc", toc_table(series, "notebooks/"))
-    results = results_table(series.get("results", {}), "No full run recorded yet: run `make run`.")
-    files[README] = replace_between(readme, "results", results)
+    files[README] = replace_between(
+        readme, "results", results_table(series.get("results", {}), NO_RESULTS)
+    )
     guide = GUIDE.read_text(encoding="utf-8")
     files[GUIDE] = replace_between(guide, "timings", timings_table(series))
     return files

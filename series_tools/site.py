@@ -1,9 +1,10 @@
 """A static site of the executed series, built by Jupyter Book 1.x without re-running anything.
 
 :func:`build` copies the executed notebooks into ``<out>/book`` beside a generated ``_toc.yml``
-(series order), ``_config.yml`` and ``index.md`` (notebook and results tables), renders them into
-``<out>/site`` with Sphinx's full-text search, and returns every warning and every page, link or
-image that does not resolve.
+(series order, the index notebook as the home page), ``_config.yml`` and a stylesheet, renders
+them into ``<out>/site`` with Sphinx's full-text search, and returns every warning and every
+page, link or image that does not resolve. :func:`serve` serves a built site on localhost, where
+the search can fetch the pages it quotes (a browser forbids that to a page opened from disk).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from typing import Any
 import yaml
 
 from series_tools import load_series, notebooks
-from series_tools.navigation import label, render_notebook, results_table, toc_table
-from series_tools.results import latest_test_results, read_results
+from series_tools.navigation import label, render_notebook
 
 EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.I)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -34,7 +34,7 @@ def book_config(series: dict[str, Any]) -> dict[str, Any]:
         "copyright": "",
         "only_build_toc_files": True,
         "execute": {"execute_notebooks": "off"},
-        "html": {"home_page_in_navbar": False, "use_multitoc_numbering": False},
+        "html": {"home_page_in_navbar": True, "use_multitoc_numbering": False},
         "sphinx": {
             "extra_extensions": ["sphinx-mathjax-offline"],  # formulas render without a network
             "recursive_update": True,
@@ -50,41 +50,36 @@ def book_config(series: dict[str, Any]) -> dict[str, Any]:
 
 
 def book_toc(series: dict[str, Any]) -> dict[str, Any]:
-    """Jupyter Book's _toc.yml: the index page, then every notebook in series order."""
+    """Jupyter Book's _toc.yml: the index notebook as the home page, then the others in order."""
+    first, *rest = series["notebooks"]
     chapters = [
-        {"file": entry["file"].removesuffix(".ipynb"), "title": label(entry)}
-        for entry in series["notebooks"]
+        {"file": entry["file"].removesuffix(".ipynb"), "title": label(entry)} for entry in rest
     ]
-    return {"format": "jb-book", "root": "index", "chapters": chapters}
+    return {"format": "jb-book", "root": first["file"].removesuffix(".ipynb"), "chapters": chapters}
 
 
-def index_page(series: dict[str, Any], mode: str) -> str:
-    """The home page: where to start, what each notebook teaches, the test results of this run."""
-    first = series["notebooks"][0]
-    results = latest_test_results(read_results(), mode)
-    return (
-        f"# Notebooks and results, {mode} mode\n\n"
-        f"Every notebook of the series as executed in {mode} mode, outputs and figures included. "
-        f"Start with [{label(first)}]({first['file']}): {first['teaches']}.\n\n"
-        f"## The notebooks\n\n{toc_table(series)}\n\n"
-        f"## Results\n\nThe latest {mode}-mode run of each notebook on the official **test** "
-        f"split, from the results record (`build/results.jsonl`).\n\n"
-        f"{results_table(results, f'No {mode}-mode results recorded yet.', wrap_headers=True)}\n"
-    )
+STYLE = """\
+/* The series' code and logs are up to 100 characters wide: a wider column, and long output
+   lines wrap instead of hiding behind a sideways scroll. */
+.bd-page-width { max-width: 100rem; }
+.bd-main .bd-content .bd-article-container { max-width: 100%; }
+div.cell_output pre, div.output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+div.cell_output table { font-size: 0.85em; }
+"""
 
 
 def write_book(executed: list[Path], book: Path, mode: str) -> None:
-    """A fresh Jupyter Book source folder: the executed notebooks and the generated pages."""
+    """A fresh Jupyter Book source folder: the executed notebooks, the settings, a stylesheet."""
     series = load_series()
     shutil.rmtree(book, ignore_errors=True)
-    book.mkdir(parents=True)
+    (book / "_static").mkdir(parents=True)
     position = {path.name: i for i, path in enumerate(notebooks(series))}
     for path in executed:  # outputs as executed; run times in the header as measured since
         rendered = render_notebook(path, position[path.name], series)
         (book / path.name).write_text(rendered, encoding="utf-8")
     for name, settings in (("_config.yml", book_config(series)), ("_toc.yml", book_toc(series))):
         (book / name).write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
-    (book / "index.md").write_text(index_page(series, mode), encoding="utf-8")
+    (book / "_static" / "series.css").write_text(STYLE, encoding="utf-8")
 
 
 def _jupyter_book() -> str:
@@ -154,3 +149,17 @@ def check_site(site: Path) -> list[str]:
             if not (source and _resolves(page, source))
         ]
     return problems
+
+
+def serve(site: Path, port: int = 8000) -> None:
+    """Serve a built site at http://127.0.0.1:PORT/ until Ctrl+C."""
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        print(f"serving {site} at http://127.0.0.1:{port}/ (Ctrl+C stops)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("stopped")

@@ -20,7 +20,8 @@ def test_each_notebook_has_three_checked_exercises_and_solutions(path):
     assert all(key in check.EXERCISES for key in keys)
     unanswered = [s for s in sources if re.search(r"^answer_\d+ = None", s, re.M)]
     assert len(unanswered) >= 3, "each exercise starts unanswered"
-    assert 'assert not check("' in code, "the solutions show a wrong answer being refused"
+    refused = re.search(r'assert not check\(\s*"\d\d\.\d", .*deliberately_wrong=True', code, re.S)
+    assert refused, "the solutions show a wrong answer being refused"
     assert all(f'assert check("{key}"' in code for key in keys), "every exercise has a solution"
 
 

@@ -42,12 +42,19 @@ def test_measurements_are_the_latest_full_run_on_test():
     assert f"| {navigation.label(series['notebooks'][2])} | " in navigation.timings_table(updated)
 
 
-def test_results_table_shows_only_columns_that_exist():
+def test_results_tables_split_quality_and_speed_and_explain_twins():
+    baseline = {"macro_f1": 0.51, "micro_f1": 0.6556, "related_macro_f1": 0.6, "blog_total": 26.756}
     results = {
-        "05_x": {"lstm": {"blog_total": 25.0, "epochs": 3, "macro_f1": 0.5}},
-        "09_y": {"m": {}},
+        "07_x": {"tfidf_logreg": baseline, "ensemble": dict(baseline)},
+        "09_y": {"bilstm": {"messages_per_second": 3296.0, "latency_ms": 8.94}, "m": {}},
     }
-    table = navigation.results_table(results, empty="none").splitlines()
-    assert table[0] == "| # · model | macro_f1 | blog_total |"
-    assert table[2:] == ["| 05 · lstm | 0.5 | 25.0 |"]
+    quality, speed = navigation.results_table(results, empty="none").split("**Speed**")
+    rows = quality.splitlines()
+    assert (
+        "| 07 · tfidf_logreg | the baseline: TF-IDF + logistic regressions | 0.510 | 0.656 |"
+        in ("\n".join(rows))
+    )
+    assert "(the same scores as tfidf_logreg here) | 0.510" in quality
+    assert "| 09 · bilstm |  |  |  | 3,296 | 8.9 |" in speed
+    assert "09 · m" not in quality + speed
     assert navigation.results_table({}, empty="none") == "none"
