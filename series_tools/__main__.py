@@ -16,7 +16,6 @@ from pathlib import Path
 from series_tools import BUILD_DIR, ROOT, bootstrap, notebooks
 
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-LOCAL_KERNELS = ["--KernelManager.transport=ipc"]  # local sockets: no "TCP without encryption"
 
 
 def _python(*args: str) -> None:
@@ -106,7 +105,7 @@ def lint(args: argparse.Namespace) -> None:
 
 def lab(args: argparse.Namespace) -> None:
     """Open the series in JupyterLab: the repository as its root (helpers/ and serving/ in
-    the file browser), the index first, kernels on local sockets, the notebooks trusted."""
+    the file browser), the index first, the notebooks trusted (setup wrote Lab's settings)."""
     import nbformat
     from nbformat.sign import NotebookNotary
 
@@ -115,7 +114,7 @@ def lab(args: argparse.Namespace) -> None:
     for path in notebooks():
         notary.sign(nbformat.read(path, as_version=4))
     index = notebooks()[0].relative_to(ROOT).as_posix()
-    _python("-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", *LOCAL_KERNELS, index)
+    _python("-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", index)
 
 
 def setup(args: argparse.Namespace) -> None:

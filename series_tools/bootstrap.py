@@ -21,10 +21,6 @@ PYPROJECT = ROOT / "pyproject.toml"
 STAMP = VENV / ".installed"
 KERNEL_NAME = "Python 3 (series .venv)"  # the notebooks' stored kernelspec says the same
 KERNEL = ["--sys-prefix", "--name", "python3", "--display-name", KERNEL_NAME]
-# JupyterLab settings for everyone using .venv: no news or update prompts
-LAB_OVERRIDES = {
-    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
-}
 # The git filter (.gitattributes names it): outputs and run counts never reach a commit or diff
 STRIP = ["-m", "nbstripout", "--keep-id"]
 LOCK_HEADER = """\
@@ -61,11 +57,17 @@ def setup() -> Path:
 
 
 def configure(python: Path) -> None:
-    """JupyterLab's settings overrides in .venv, and the nbstripout filter in .git/config."""
-    overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
-    if overrides.parent.parent.is_dir():
-        overrides.parent.mkdir(exist_ok=True)
-        overrides.write_text(json.dumps(LAB_OVERRIDES, indent=1) + "\n", encoding="utf-8")
+    """JupyterLab's settings and the Jupyter server's in .venv (series_tools.lab), and the
+    nbstripout filter in .git/config."""
+    from series_tools.lab import LAB_OVERRIDES, SERVER_CONFIG
+
+    settings = {
+        VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json": LAB_OVERRIDES,
+        VENV / "etc" / "jupyter" / "jupyter_server_config.d" / "series.json": SERVER_CONFIG,
+    }
+    for path, values in settings.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values, indent=1) + "\n", encoding="utf-8")
     if (ROOT / ".git").exists() and shutil.which("git"):
         define_notebook_filter(python, ROOT)
 
