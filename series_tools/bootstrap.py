@@ -63,7 +63,7 @@ def configure(python: Path) -> None:
 
     settings = {
         VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json": LAB_OVERRIDES,
-        VENV / "etc" / "jupyter" / "jupyter_server_config.d" / "series.json": SERVER_CONFIG,
+        VENV / "etc" / "jupyter" / "jupyter_server_config.json": SERVER_CONFIG,
     }
     for path, values in settings.items():
         path.parent.mkdir(parents=True, exist_ok=True)
