@@ -14,12 +14,14 @@ import os
 import re
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 
 from series_tools import BUILD_DIR, notebooks
 from series_tools.results import RECORD_ENV, RESULTS_PATH, record_run_time
@@ -34,11 +36,15 @@ class NotebookFailed(RuntimeError):
 
 
 class LocalKernelManager(AsyncKernelManager):
-    """A kernel reached over local sockets (IPC), not TCP: nothing to encrypt, nothing to warn."""
+    """A kernel reached over local sockets (IPC), not TCP: nothing to encrypt, nothing to warn.
+    Each kernel gets its own socket names, so kernels started side by side never collide."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.transport = "ipc"
+        folder = Path(jupyter_runtime_dir())
+        folder.mkdir(parents=True, exist_ok=True)
+        self.ip = str(folder / f"kernel-{uuid.uuid4().hex[:12]}-ipc")
 
 
 def parameters_cells(path: Path) -> list[Any]:
