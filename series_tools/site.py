@@ -68,7 +68,7 @@ div.cell_output table { font-size: 0.85em; }
 """
 
 
-def write_book(executed: list[Path], book: Path, mode: str) -> None:
+def write_book(executed: list[Path], book: Path) -> None:
     """A fresh Jupyter Book source folder: the executed notebooks, the settings, a stylesheet."""
     series = load_series()
     shutil.rmtree(book, ignore_errors=True)
@@ -96,7 +96,7 @@ def build(executed: list[Path], out: Path, mode: str) -> list[str]:
     if missing:
         return [f"not executed in {mode} mode yet: {', '.join(missing)}"]
     book, site = out / "book", out / "site"
-    write_book(executed, book, mode)
+    write_book(executed, book)
     command = [_jupyter_book(), "build", str(book), "--path-output", str(book), "--quiet"]
     done = subprocess.run(command, capture_output=True, text=True)
     problems = [ANSI.sub("", line) for line in done.stderr.splitlines() if line.strip()]
