@@ -41,8 +41,9 @@ SPEED = (
     ("messages_per_second", "served messages/s", 0),
     ("latency_ms", "one message (ms)", 1),
 )
-MODELS = {  # what each recorded model name is, for the results tables
-    "bilstm": "the BiLSTM with 35 + 1 heads (05)",
+MODELS = {  # what each recorded model is ("07:bilstm": in notebook 07), for the results tables
+    "bilstm": "the BiLSTM with 35 + 1 heads (05), every threshold 0.5",
+    "07:bilstm": "05's BiLSTM with the decision rules 07 chose for it on validation",
     "tfidf_logreg": "the baseline: TF-IDF + logistic regressions",
     "ensemble": "BiLSTM and baseline averaged, the weight chosen on validation",
     "encoder_heads": "the frozen pretrained encoder under 36 heads",
@@ -132,7 +133,7 @@ def results_table(results: dict[str, dict[str, dict[str, Any]]], empty: str) -> 
         seen: dict[tuple, str] = {}
         for model, metrics in models.items():
             name = f"{notebook[:2]} · {model}"
-            what = MODELS.get(model, "")
+            what = MODELS.get(f"{notebook[:2]}:{model}", MODELS.get(model, ""))
             if any(metrics.get(field) is not None for field, _, _ in QUALITY):
                 same = seen.setdefault(_scores(metrics), model)
                 if same != model:
