@@ -300,8 +300,36 @@ def _(answer):
     return str(answer).strip().lower() == "no"
 
 
-# --- 09 · using the model ---------------------------------------------------------------------
-@exercise("09.1", "for each row, the names at np.flatnonzero(row >= thresholds), in label order.")
+# --- 09 · fine-tuning ----------------------------------------------------------------------
+@exercise("09.1", "A: the kernel's shape, last axis replaced by the rank; B: rank × 32.")
+def _(answer):
+    return int(answer) == 384 * 12 * 4 + 4 * 32
+
+
+@exercise("09.2", "count the batches of one pass (the last one partly filled), keep whole parts.")
+def _(answer):
+    batches = -(-len(data.load_splits()[0]) // 32)
+    return int(answer) == batches // 4
+
+
+@exercise("09.3", "look at how B is initialised, and at the assert of section 2.")
+def _(answer):
+    return str(answer).strip().lower() == "no"
+
+
+# --- 10 · many devices and hosts ---------------------------------------------------------------
+@exercise("10.1", "the global batch is cut into one equal slice per device.")
+def _(answer):
+    return int(answer) == 256 // 4
+
+
+@exercise("10.2", "8 GPUs × 256 is a global batch 8 times larger; the rate scales with it.")
+def _(answer):
+    return _close(answer, 0.01 * 2048 / 256, 1e-9)
+
+
+# --- 11 · using the model ---------------------------------------------------------------------
+@exercise("11.1", "for each row, the names at np.flatnonzero(row >= thresholds), in label order.")
 def _(answer):
     rng = np.random.default_rng(9)
     probabilities, thresholds = rng.random((6, 35)), rng.choice([0.3, 0.5, 0.7], 35)
@@ -310,11 +338,11 @@ def _(answer):
     return [list(labels) for labels in answer(probabilities, thresholds)] == expected
 
 
-@exercise("09.2", "padding is masked: does a longer neighbour in the batch reach the message?")
+@exercise("11.2", "padding is masked: does a longer neighbour in the batch reach the message?")
 def _(answer):
     return str(answer).strip().lower() == "no"
 
 
-@exercise("09.3", "notebook 04: the vectorizer pads or cuts every message to one length.")
+@exercise("11.3", "notebook 04: the vectorizer pads or cuts every message to one length.")
 def _(answer):
     return int(answer) == text.SEQUENCE_LENGTH

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -277,25 +277,43 @@ def load_sentence_encoder(
 def encode(
     texts: Iterable[str], encoder: Encoder, batch_size: int = BATCH_SIZE, progress: bool = True
 ) -> np.ndarray:
-    """(n, 384) float32 sentence vectors, one per text, in the order given.
-
-    Messages are sorted by token count and each batch is cut to its longest message (on JAX,
-    rounded up to a multiple of 16), so the network skips the padding it would only mask
-    (identical vectors, several times faster).
-    """
+    """(n, 384) float32 sentence vectors, one per text, in the order given (``predict_cut``)."""
     texts = list(texts)
-    vectors = np.empty((len(texts), encoder.model.output_shape[-1]), dtype="float32")
     if not texts:
-        return vectors
+        return np.empty((0, encoder.model.output_shape[-1]), dtype="float32")
     features = encoder.preprocessor(texts)
+    return predict_cut(encoder.model, features, batch_size, progress, "encoding")
+
+
+def width_step() -> int:
+    """Batch widths are rounded up to a multiple of this: 16 on JAX, which compiles one program
+    per input shape; 1 on TensorFlow, which runs any width without compiling."""
+    return 1 if keras.backend.backend() == "tensorflow" else 16
+
+
+def predict_cut(
+    model: keras.Model,
+    features: Mapping[str, np.ndarray],
+    batch_size: int = BATCH_SIZE,
+    progress: bool = True,
+    description: str = "predicting",
+    step: int | None = None,
+):
+    """``model``'s outputs for token ids and padding masks, in the order given (an array, or a
+    dict of arrays for named outputs).
+
+    Messages are sorted by token count and each batch is cut to its longest message, rounded up
+    to a multiple of ``step`` (``width_step()`` by default), so the network skips the padding
+    it would only mask: the same outputs, several times faster.
+    """
     token_ids = np.asarray(features["token_ids"], dtype="int32")
     padding_mask = np.asarray(features["padding_mask"], dtype="int32")
     lengths = padding_mask.sum(axis=1)
-    # JAX compiles one program per input shape: widths rounded up to a multiple of 16 keep
-    # that to a handful. TensorFlow runs any width without compiling, so it cuts exactly.
-    step = 1 if keras.backend.backend() == "tensorflow" else 16
+    step = step or width_step()
     order = np.argsort(lengths, kind="stable")
-    with tqdm(total=len(texts), unit="msg", disable=not progress, desc="encoding") as bar:
+    outputs: dict[str, np.ndarray] = {}
+    named = True
+    with tqdm(total=len(order), unit="msg", disable=not progress, desc=description) as bar:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = min(-(-lengths[rows].max() // step) * step, token_ids.shape[1])
@@ -303,9 +321,15 @@ def encode(
                 "token_ids": token_ids[rows, :width],
                 "padding_mask": padding_mask[rows, :width],
             }
-            vectors[rows] = encoder.model.predict_on_batch(batch)
+            predicted = model.predict_on_batch(batch)
+            named = isinstance(predicted, dict)
+            for name, values in (predicted if named else {"": predicted}).items():
+                values = np.asarray(values)
+                if name not in outputs:  # the first batch tells the output shapes
+                    outputs[name] = np.empty((len(order), *values.shape[1:]), values.dtype)
+                outputs[name][rows] = values
             bar.update(len(rows))
-    return vectors
+    return outputs if named else outputs[""]
 
 
 def cached_vectors(

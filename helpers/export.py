@@ -322,7 +322,7 @@ class BertTokenizerGraph(tf.Module):
 def export_dir(mode: str) -> Path:
     """build/export for the full run (what `make run` ships), build/export-quick for quick
     (beside build/models, wherever $SERIES_MODELS_DIR puts that); under build/lab/ when a
-    learner runs notebook 09 by hand, so their run never replaces what the series ships."""
+    learner runs notebook 11 by hand, so their run never replaces what the series ships."""
     root = inference.MODELS_DIR.parent
     if not session.run_by_the_series():
         root = root / "lab"

@@ -1,7 +1,8 @@
 """Use the trained models: saved artefacts and classifying raw messages.
 
 Two models are served: the BiLSTM of notebook 05 (decision rules from notebook 07) and the
-series' final model of notebook 08 (pretrained encoder + linear baseline, blended). Artefacts
+series' final model, chosen on validation in notebooks 08 and 09 (a pretrained or fine-tuned
+encoder, its heads and the linear baseline, blended). Artefacts
 live in build/models/<mode>/ so a quick run never overwrites a full one.
 """
 
@@ -30,8 +31,16 @@ MODEL_FILE = "model.keras"
 VECTORIZER_FILE = "vectorizer.json"
 THRESHOLDS_FILE = "thresholds.json"
 LINEAR_FILE = "linear.joblib"
+ENCODER_FILE = "encoder.weights.h5"  # only when the served encoder was fine-tuned (notebook 09)
+CANDIDATES_FILE = "candidates.joblib"  # notebook 08's models' predictions, for notebook 09
 FINAL_DIR = "final"
-PRODUCED_BY = {MODEL_FILE: "05", VECTORIZER_FILE: "05", THRESHOLDS_FILE: "07", LINEAR_FILE: "08"}
+PRODUCED_BY = {
+    MODEL_FILE: "05",
+    VECTORIZER_FILE: "05",
+    THRESHOLDS_FILE: "07",
+    LINEAR_FILE: "08",
+    CANDIDATES_FILE: "08",
+}
 MAX_CHARACTERS = 10_000  # the model reads 64 tokens; longer input is cut before cleaning
 BATCH_SIZE = 1024
 BUCKETS = (16, 32, 48, 64, 1 << 30)  # sequence widths a batch is cut to (see probabilities)
@@ -246,7 +255,7 @@ def decide(
 
 @dataclass
 class FinalClassifier:
-    """The series' final model (notebook 08): encoder vectors and the linear baseline's
+    """The series' final model (notebooks 08 and 09): encoder vectors and the linear baseline's
     probabilities in, blended heads out, with its decision rules; ``predict`` raw messages."""
 
     model: keras.Model
@@ -286,25 +295,47 @@ class FinalClassifier:
         self.predict(["warm up " * 40] * 64)
 
 
+def build_blend(heads: keras.Model, linear_weight: float) -> keras.Model:
+    """One model: sentence vector + the baseline's probabilities in, 36 blended heads out,
+    ``linear_weight × baseline + (1 − linear_weight) × heads`` (notebook 08 writes it out)."""
+    vector = keras.Input((encoders.VECTOR_SIZE,), name="sentence_vector")
+    deep = heads(vector)
+    baseline_inputs = {
+        label: keras.Input((deep[label].shape[-1],), name=f"linear_{label}") for label in LABELS
+    }
+    outputs = {
+        label: linear_weight * baseline_inputs[label] + (1 - linear_weight) * deep[label]
+        for label in LABELS
+    }
+    inputs = {"sentence_vector": vector} | {f"linear_{k}": v for k, v in baseline_inputs.items()}
+    return keras.Model(inputs, outputs, name="blend")
+
+
 def save_final(
     directory: Path,
     model: keras.Model,
     baseline: linear.LinearBaseline,
     thresholds: np.ndarray,
     related_weights: np.ndarray,
+    encoder: keras.Model | None = None,
 ) -> Path:
-    """Save the final model of notebook 08 into ``directory/final``: the Keras model, the
-    linear baseline (joblib) and the decision rules (JSON). The encoder stays in its cache."""
+    """Save the served model into ``directory/final``: the Keras blend, the linear baseline
+    (joblib), the decision rules (JSON) and, when it was fine-tuned, the encoder's weights
+    (without it, the pretrained encoder is read from its verified cache)."""
     final = directory / FINAL_DIR
     final.mkdir(parents=True, exist_ok=True)
     model.save(final / MODEL_FILE)
     joblib.dump(baseline, final / LINEAR_FILE)
     save_thresholds(final, thresholds, related_weights)
+    if encoder is not None:
+        encoder.save_weights(final / ENCODER_FILE)  # low-rank adapters merged into the weights
+    else:
+        (final / ENCODER_FILE).unlink(missing_ok=True)  # an earlier run's fine-tuned encoder
     return final
 
 
 def load_final_classifier(directory: Path) -> FinalClassifier:
-    """The final model of notebook 08 from ``directory/final``, with its decision rules."""
+    """The served model from ``directory/final``, with its decision rules and its encoder."""
     final = directory / FINAL_DIR
     for name in (MODEL_FILE, LINEAR_FILE, THRESHOLDS_FILE):
         if not (final / name).is_file():
@@ -315,9 +346,41 @@ def load_final_classifier(directory: Path) -> FinalClassifier:
     model = keras.models.load_model(final / MODEL_FILE, compile=False)  # as in load_artifacts
     baseline = joblib.load(final / LINEAR_FILE)
     thresholds, related_weights = load_thresholds(final)
-    return FinalClassifier(
-        model, baseline, encoders.load_sentence_encoder(), thresholds, related_weights
-    )
+    encoder = encoders.load_sentence_encoder()
+    if (final / ENCODER_FILE).is_file():
+        encoder.model.load_weights(final / ENCODER_FILE)
+    return FinalClassifier(model, baseline, encoder, thresholds, related_weights)
+
+
+def save_candidates(
+    directory: Path, candidates: dict, frames: dict[str, pd.DataFrame], chosen: str
+) -> Path:
+    """Save each candidate model's probabilities ({name: {split: heads}}), the name of the one
+    chosen and the message ids of each split, for a later notebook to compare its own models
+    with them on the same messages."""
+    path = directory / CANDIDATES_FILE
+    directory.mkdir(parents=True, exist_ok=True)
+    ids = {split: frame["id"].to_numpy() for split, frame in frames.items()}
+    joblib.dump({"candidates": candidates, "chosen": chosen, "ids": ids}, path)
+    return path
+
+
+def load_candidates(directory: Path, frames: dict[str, pd.DataFrame]) -> tuple[dict, str]:
+    """The candidates and the chosen name ``save_candidates`` saved, checked to be about the
+    messages of ``frames``."""
+    saved = joblib.load(_require(directory, CANDIDATES_FILE))
+    for split, frame in frames.items():
+        if not np.array_equal(saved["ids"][split], frame["id"].to_numpy()):
+            raise ArtifactError(
+                f"{directory / CANDIDATES_FILE} holds predictions for other {split} messages "
+                "(another mode or sample); re-run notebook 08 with this notebook's settings."
+            )
+    return saved["candidates"], saved["chosen"]
+
+
+def load_baseline(directory: Path) -> linear.LinearBaseline:
+    """The linear baseline saved with the served model in ``directory/final``."""
+    return joblib.load(_require(directory / FINAL_DIR, LINEAR_FILE))
 
 
 def validate_messages(messages: str | Iterable[str]) -> list[str]:

@@ -7,11 +7,13 @@ head names are the label names of ``helpers.data``: 35 sigmoid heads and one 3-w
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
+from tqdm import tqdm  # a text bar: it also shows in executed notebooks and static pages
 
 from helpers.data import BINARY_LABELS, LABELS, RELATED, RELATED_CLASSES
 from helpers.evaluation import binary_matrix, evaluate, macro_pr_auc
@@ -115,19 +117,26 @@ class CompactProgress(keras.callbacks.Callback):
         validation_frame: pd.DataFrame,
         batch_size: int = 512,
         every_epoch: bool = True,
+        unit: str = "epoch",
+        predict: Callable[[keras.Model, Any], Any] | None = None,
     ):
         super().__init__()
         self.x_validation = x_validation
         self.validation_frame = validation_frame
         self.batch_size = batch_size
         self.every_epoch = every_epoch  # False: compute the scores, print nothing
+        self.unit = unit  # what one Keras epoch is called in the log ("check": part of a pass)
+        self.predict = predict  # predict(model, x_validation); None: model.predict in batches
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         logs = logs if logs is not None else {}
-        predictions = self.model.predict(self.x_validation, batch_size=self.batch_size, verbose=0)
+        if self.predict is not None:
+            predictions = self.predict(self.model, self.x_validation)
+        else:
+            predictions = self.model.predict(self.x_validation, self.batch_size, verbose=0)
         for name, value in evaluate(self.validation_frame, predictions).items():
             logs[f"val_{name}"] = value
         y_true = binary_matrix(self.validation_frame)
@@ -136,12 +145,29 @@ class CompactProgress(keras.callbacks.Callback):
             return
         val_loss = f" · val_loss {logs['val_loss']:.3f}" if "val_loss" in logs else ""
         print(
-            f"epoch {epoch + 1:>2} · loss {logs['loss']:.3f}{val_loss}"
+            f"{self.unit} {epoch + 1:>2} · loss {logs['loss']:.3f}{val_loss}"
             f" · val macro_pr_auc {logs['val_macro_pr_auc']:.4f}"
             f" · val macro_f1 {logs['val_macro_f1']:.3f} · val micro_f1 {logs['val_micro_f1']:.3f}"
             f" · {time.perf_counter() - self.started:.0f} s",
             flush=True,
         )
+
+
+class StepProgress(keras.callbacks.Callback):
+    """A text progress bar over the training steps of each epoch (tqdm, no metrics)."""
+
+    def __init__(self, unit: str = "epoch"):
+        super().__init__()
+        self.unit = unit
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.bar = tqdm(total=self.params["steps"], unit="step", desc=f"{self.unit} {epoch + 1}")
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        self.bar.update(1)
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.bar.close()
 
 
 def fit_with_early_stopping(

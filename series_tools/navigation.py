@@ -47,7 +47,10 @@ MODELS = {  # what each recorded model is ("07:bilstm": in notebook 07), for the
     "tfidf_logreg": "the baseline: TF-IDF + logistic regressions",
     "ensemble": "BiLSTM and baseline averaged, the weight chosen on validation",
     "encoder_heads": "the frozen pretrained encoder under 36 heads",
-    "final_blend": "encoder heads blended with the baseline: the served model",
+    "final_blend": "the frozen encoder's heads blended with the baseline",
+    "finetuned_heads": "the fine-tuned encoder (09) under 36 heads",
+    "finetuned_blend": "the fine-tuned heads blended with the baseline",
+    "11:final_blend": "the served model, chosen on validation in 08 or 09",
 }
 
 

@@ -2,7 +2,7 @@
 
     python serving/classify.py build/export "We need water and food in Leogane" "..."
 
-`make run` writes build/export (notebook 09): a SavedModel whose `serve` endpoint takes raw
+`make run` writes build/export (notebook 11): a SavedModel whose `serve` endpoint takes raw
 message strings and returns probabilities, and decision_rules.json beside it. This script
 applies those rules and prints one JSON line per message. (The notebooks' classifier also
 gives a message with no words, such as "!!!", no labels at all; this script does not.)

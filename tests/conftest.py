@@ -1,12 +1,15 @@
 """Shared fixtures: each notebook is executed once per test session, in quick mode."""
 
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
 from series_tools import runner
+from series_tools.results import RESULTS_PATH
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -24,17 +27,61 @@ def execute(path: Path, output: Path, as_in_lab: bool = False) -> Path:
     return output
 
 
+# The notebooks run on the two workers of `make test` in two groups (tests/test_notebooks.py):
+# CHAIN in order, each using the models the one before saved; the others beside them.
+CHAIN = ("05", "07", "08", "09", "11")
+RESULTS_AT_START = RESULTS_PATH.read_bytes() if RESULTS_PATH.is_file() else None  # published
+WAIT_S = 1800  # how long a test waits for the other worker's notebooks (quick mode's cell limit)
+
+
+def in_chain(path: Path) -> bool:
+    return path.name[:2] in CHAIN
+
+
+def shared_dir(tmp_path_factory) -> Path:
+    """A folder both xdist workers of this session see (their base temps' parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory):
-    """Each notebook runs once per session; tests that need its output share that run."""
-    runs: dict[Path, Path] = {}
+    """Each notebook runs once per session, its models in a folder of the session (never
+    build/models), the last of CHAIN as a learner's JupyterLab runs it; tests that need an
+    output share that run, whichever worker made it. ``executed(path, wait=True)``, under
+    xdist, waits for the other worker to run it instead of running it twice."""
+    folder = shared_dir(tmp_path_factory) / "executed"
 
-    def run(path: Path) -> Path:
-        if path not in runs:
-            runs[path] = execute(path, tmp_path_factory.mktemp(path.stem) / path.name)
-        return runs[path]
+    def run(path: Path, wait: bool = False) -> Path:
+        output = folder / path.stem / path.name
+        done = output.with_suffix(".done")
+        if done.exists():
+            return output
+        if wait and os.environ.get("PYTEST_XDIST_WORKER"):
+            wait_for(done, path)
+            return output
+        output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with runner.environment(SERIES_MODELS_DIR=str(folder / "models")):
+                execute(path, output, as_in_lab=path.name[:2] == CHAIN[-1])
+        except BaseException:
+            output.with_suffix(".failed").touch()  # a test waiting for it fails now
+            raise
+        done.touch()
+        return output
 
     return run
+
+
+def wait_for(done: Path, path: Path) -> None:
+    """Wait until ``done`` exists: the other worker finished ``path``."""
+    deadline = time.monotonic() + WAIT_S
+    while not done.exists():
+        if done.with_suffix(".failed").exists():
+            pytest.fail(f"{path.name} failed on the other worker (see its test)")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path.name} was not executed by the other worker within {WAIT_S} s")
+        time.sleep(2)
 
 
 @pytest.fixture

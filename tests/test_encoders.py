@@ -369,3 +369,19 @@ def test_real_encoder_reproduces_the_published_similarities():
     np.testing.assert_allclose(
         [similarity[0, 1], similarity[0, 2], similarity[1, 2]], [0.6660, 0.1046, 0.1411], atol=1e-3
     )
+
+
+def test_predict_cut_keeps_named_outputs_in_the_order_given(tiny_encoder):
+    vector = tiny_encoder.model.output
+    heads = {
+        "a": keras.layers.Dense(1, name="a")(vector),
+        "b": keras.layers.Dense(3, name="b")(vector),
+    }
+    model = keras.Model(tiny_encoder.model.input, heads)
+    features = tiny_encoder.preprocessor(messages())
+    inputs = {name: features[name] for name in ("token_ids", "padding_mask")}
+    padded = model.predict_on_batch(inputs)
+    cut = encoders.predict_cut(model, inputs, batch_size=4, progress=False, step=8)
+    assert sorted(cut) == ["a", "b"] and cut["b"].shape == (len(messages()), 3)
+    for name in ("a", "b"):
+        np.testing.assert_allclose(cut[name], padded[name], atol=1e-5)

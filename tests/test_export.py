@@ -1,5 +1,5 @@
 """helpers.export: the TensorFlow-op twins of the cleaning, the baseline and the tokenizer give
-what the Python code gives, on the real messages. (Notebook 09 compares the whole exported
+what the Python code gives, on the real messages. (Notebook 11 compares the whole exported
 model with helpers.inference on the test split.)"""
 
 import keras

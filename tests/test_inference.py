@@ -254,3 +254,56 @@ def test_a_missing_final_file_names_notebook_08(final, tmp_path, missing):
     (directory / inference.FINAL_DIR / missing).unlink()
     with pytest.raises(inference.ArtifactError, match=rf"{missing} is missing.*notebook 08"):
         inference.load_final_classifier(directory)
+
+
+def test_a_fine_tuned_encoder_is_saved_merged_and_served(final, tmp_path, monkeypatch):
+    """Notebook 09's case: LoRA-trained encoder weights travel with the final model; a later
+    save without an encoder (notebook 08 again) removes them."""
+    from helpers import encoders
+
+    directory, encoder = final
+    tuned = encoders.Encoder(encoder.preprocessor, keras.models.clone_model(encoder.model))
+    tuned.model.set_weights(encoder.model.get_weights())
+    backbone = tuned.model.get_layer("bert_backbone")
+    backbone.enable_lora(2)
+    for weight in backbone.trainable_weights:  # as if training had moved the adapters
+        if "lora_kernel_b" in weight.path:
+            weight.assign(np.full(weight.shape, 0.1, "float32"))
+    expected = encoders.encode(MESSAGES[:3], tuned, progress=False)
+    copy = tmp_path / "copy"
+    shutil.copytree(directory, copy)
+    blend = keras.models.load_model(copy / inference.FINAL_DIR / inference.MODEL_FILE)
+    rules = (np.full(35, 0.5), np.ones(3))
+    baseline = inference.load_baseline(copy)
+    inference.save_final(copy, blend, baseline, *rules, encoder=tuned.model)
+    monkeypatch.setattr(encoders, "load_sentence_encoder", lambda: untrained_copy(encoder))
+    served = inference.load_final_classifier(copy)
+    vectors = encoders.encode(MESSAGES[:3], served.encoder, progress=False)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)
+    assert not np.allclose(vectors, encoders.encode(MESSAGES[:3], encoder, progress=False))
+    inference.save_final(copy, blend, baseline, *rules)
+    assert not (copy / inference.FINAL_DIR / inference.ENCODER_FILE).exists()
+
+
+def untrained_copy(encoder):
+    """A fresh encoder with the pretrained weights, as load_sentence_encoder gives."""
+    from helpers import encoders
+
+    model = keras.models.clone_model(encoder.model)
+    model.set_weights(encoder.model.get_weights())
+    return encoders.Encoder(encoder.preprocessor, model)
+
+
+def test_candidates_are_checked_against_the_messages(tmp_path):
+    frames = {"validation": pd.DataFrame({"id": [3, 1, 2]})}
+    candidates = {"tfidf_logreg": {"validation": {"water": np.zeros((3, 1))}}}
+    inference.save_candidates(tmp_path, candidates, frames, chosen="tfidf_logreg")
+    loaded, chosen = inference.load_candidates(tmp_path, frames)
+    assert chosen == "tfidf_logreg" and loaded["tfidf_logreg"]["validation"]["water"].shape == (
+        3,
+        1,
+    )
+    with pytest.raises(inference.ArtifactError, match="other validation messages.*notebook 08"):
+        inference.load_candidates(tmp_path, {"validation": pd.DataFrame({"id": [1, 2, 3]})})
+    with pytest.raises(inference.ArtifactError, match="candidates.joblib is missing.*notebook 08"):
+        inference.load_candidates(tmp_path / "elsewhere", frames)

@@ -46,7 +46,7 @@ def test_results_tables_split_quality_and_speed_and_explain_twins():
     baseline = {"macro_f1": 0.51, "micro_f1": 0.6556, "related_macro_f1": 0.6, "blog_total": 26.756}
     results = {
         "07_x": {"tfidf_logreg": baseline, "ensemble": dict(baseline)},
-        "09_y": {"bilstm": {"messages_per_second": 3296.0, "latency_ms": 8.94}, "m": {}},
+        "11_y": {"bilstm": {"messages_per_second": 3296.0, "latency_ms": 8.94}, "m": {}},
     }
     quality, speed = navigation.results_table(results, empty="none").split("**Speed**")
     rows = quality.splitlines()
@@ -55,6 +55,6 @@ def test_results_tables_split_quality_and_speed_and_explain_twins():
         in ("\n".join(rows))
     )
     assert "(the same scores as tfidf_logreg here) | 0.510" in quality
-    assert "| 09 · bilstm |  |  |  | 3,296 | 8.9 |" in speed
-    assert "09 · m" not in quality + speed
+    assert "| 11 · bilstm |  |  |  | 3,296 | 8.9 |" in speed
+    assert "11 · m" not in quality + speed
     assert navigation.results_table({}, empty="none") == "none"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import execute
+from conftest import CHAIN, RESULTS_AT_START, in_chain
 from jupyter_server.services.contents.filemanager import FileContentsManager
 
 from series_tools import ROOT, notebooks
@@ -25,37 +25,30 @@ def recorded_rows(executed_notebook: Path) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-# On JAX: the model notebooks with backend-specific paths (compiled training, KerasHub,
-# per-shape compiles, export from another backend); 06 and 07 use the same Keras API as 05
-# and run on TensorFlow above, which keeps `make test` within its 10-minute budget.
-MODEL_NOTEBOOKS = [path for path in notebooks() if path.name[:2] in ("05", "08", "09")]
+def grouped(path: Path):
+    """The notebook as a test parameter, on the worker of its group (CHAIN runs in order)."""
+    group = "chain" if in_chain(path) else "others"
+    return pytest.param(path, marks=pytest.mark.xdist_group(group), id=path.stem)
 
 
-@pytest.mark.xdist_group("tensorflow")  # one worker runs them in order: each uses the last's
-@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
-def test_notebook_runs_in_quick_mode(path, executed):
-    executed(path)
-
-
-@pytest.mark.xdist_group("jax")  # the other worker, with its own models folder
-@pytest.mark.parametrize("path", MODEL_NOTEBOOKS, ids=lambda p: p.stem)
-def test_model_notebook_runs_on_jax(path, monkeypatch, tmp_path_factory):
-    """The model notebooks again with KERAS_BACKEND=jax, the same asserts included."""
-    folder = tmp_path_factory.getbasetemp() / "jax"
-    monkeypatch.setenv("KERAS_BACKEND", "jax")
-    monkeypatch.setenv("SERIES_MODELS_DIR", str(folder / "models"))
-    as_in_lab = path.name.startswith("09")  # the last one runs as a learner's JupyterLab does
-    published = RESULTS_PATH.read_bytes() if RESULTS_PATH.is_file() else None
-    output = execute(path, folder / path.name, as_in_lab=as_in_lab)
-    assert "Keras backend: jax" in output.read_text()
-    if path.name.startswith("05"):  # the results record says which backend trained the model
-        assert [row["backend"] for row in recorded_rows(output)] == ["jax"]
-    if as_in_lab:
-        assert "Not recorded" in output.read_text()
-        assert (RESULTS_PATH.read_bytes() if RESULTS_PATH.is_file() else None) == published
-        assert not (folder / "export-quick").exists(), "a learner's run replaced the export"
-        assert (folder / "lab" / "export-quick").is_dir()
-        assert_saving_it_changes_nothing_git_sees(path, output, folder / "repository")
+@pytest.mark.parametrize("path", [grouped(path) for path in notebooks()])
+def test_notebook_runs_in_quick_mode(path, executed, tmp_path_factory):
+    """Every notebook, in quick mode, with its own asserts. The last of the chain runs as a
+    learner's JupyterLab does: it records nothing, replaces nothing the series ships, and
+    saving it changes nothing git sees."""
+    output = executed(path)
+    text = output.read_text()
+    if path.name[:2] == "09":  # it trains on JAX whatever the backend of the other notebooks
+        assert "Keras backend: jax" in text
+        splits = {row["split"] for row in recorded_rows(output)}
+        assert splits == {"validation_cross_fitted", "test"}
+    if path.name[:2] == CHAIN[-1]:
+        assert "Not recorded" in text
+        assert (RESULTS_PATH.read_bytes() if RESULTS_PATH.is_file() else None) == RESULTS_AT_START
+        assert not (output.parent.parent / "export-quick").exists(), "it replaced the export"
+        assert (output.parent.parent / "lab" / "export-quick").is_dir()
+        repository = tmp_path_factory.mktemp("repository")
+        assert_saving_it_changes_nothing_git_sees(path, output, repository)
 
 
 def assert_saving_it_changes_nothing_git_sees(path: Path, executed: Path, repository: Path):

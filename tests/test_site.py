@@ -1,13 +1,15 @@
 """The Jupyter Book site of the executed series: pages, links and images resolve; search works."""
 
 import pytest
+from conftest import in_chain
 
 from series_tools import notebooks, site
 
 
-@pytest.mark.xdist_group("tensorflow")  # it reads the notebooks that worker executed
+@pytest.mark.xdist_group("chain")  # after the chain; it waits for the other worker's notebooks
 def test_the_site_of_the_executed_series_resolves(executed, tmp_path):
-    problems = site.build([executed(path) for path in notebooks()], tmp_path, "quick")
+    pages = [executed(path, wait=not in_chain(path)) for path in notebooks()]
+    problems = site.build(pages, tmp_path, "quick")
     assert problems == []
     pages = tmp_path / "site"
     home = (pages / f"{notebooks()[0].stem}.html").read_text()  # index.html sends one there
