@@ -328,6 +328,11 @@ def _(answer):
     return _close(answer, 0.01 * 2048 / 256, 1e-9)
 
 
+@exercise("10.3", "section 4: list_devices() returns the devices of every process of the job.")
+def _(answer):
+    return int(answer) == 2 * 2
+
+
 # --- 11 · using the model ---------------------------------------------------------------------
 @exercise("11.1", "for each row, the names at np.flatnonzero(row >= thresholds), in label order.")
 def _(answer):

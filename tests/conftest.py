@@ -34,6 +34,17 @@ RESULTS_AT_START = RESULTS_PATH.read_bytes() if RESULTS_PATH.is_file() else None
 WAIT_S = 1800  # how long a test waits for the other worker's notebooks (quick mode's cell limit)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The two notebook groups first, the chain (the longest job) at the head: each worker
+    starts on its group at once and the unit tests fill in after the shorter one."""
+
+    def rank(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("xdist_group")
+        return {"chain": 0, "others": 1}.get(marker.args[0] if marker else "", 2)
+
+    items.sort(key=rank)
+
+
 def in_chain(path: Path) -> bool:
     return path.name[:2] in CHAIN
 
