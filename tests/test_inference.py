@@ -259,12 +259,14 @@ def test_a_missing_final_file_names_notebook_08(final, tmp_path, missing):
 def test_a_fine_tuned_encoder_is_saved_merged_and_served(final, tmp_path, monkeypatch):
     """Notebook 09's case: LoRA-trained encoder weights travel with the final model; a later
     save without an encoder (notebook 08 again) removes them."""
+    import keras_hub
+
     from helpers import encoders
 
     directory, encoder = final
     tuned = encoders.Encoder(encoder.preprocessor, keras.models.clone_model(encoder.model))
     tuned.model.set_weights(encoder.model.get_weights())
-    backbone = tuned.model.get_layer("bert_backbone")
+    (backbone,) = [x for x in tuned.model.layers if isinstance(x, keras_hub.models.Backbone)]
     backbone.enable_lora(2)
     for weight in backbone.trainable_weights:  # as if training had moved the adapters
         if "lora_kernel_b" in weight.path:
