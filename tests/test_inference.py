@@ -264,8 +264,7 @@ def test_a_fine_tuned_encoder_is_saved_merged_and_served(final, tmp_path, monkey
     from helpers import encoders
 
     directory, encoder = final
-    tuned = encoders.Encoder(encoder.preprocessor, keras.models.clone_model(encoder.model))
-    tuned.model.set_weights(encoder.model.get_weights())
+    tuned = untrained_copy(encoder)
     (backbone,) = [x for x in tuned.model.layers if isinstance(x, keras_hub.models.Backbone)]
     backbone.enable_lora(2)
     for weight in backbone.trainable_weights:  # as if training had moved the adapters
@@ -301,10 +300,8 @@ def test_candidates_are_checked_against_the_messages(tmp_path):
     candidates = {"tfidf_logreg": {"validation": {"water": np.zeros((3, 1))}}}
     inference.save_candidates(tmp_path, candidates, frames, chosen="tfidf_logreg")
     loaded, chosen = inference.load_candidates(tmp_path, frames)
-    assert chosen == "tfidf_logreg" and loaded["tfidf_logreg"]["validation"]["water"].shape == (
-        3,
-        1,
-    )
+    assert chosen == "tfidf_logreg"
+    assert loaded["tfidf_logreg"]["validation"]["water"].shape == (3, 1)
     with pytest.raises(inference.ArtifactError, match="other validation messages.*notebook 08"):
         inference.load_candidates(tmp_path, {"validation": pd.DataFrame({"id": [1, 2, 3]})})
     with pytest.raises(inference.ArtifactError, match="candidates.joblib is missing.*notebook 08"):
