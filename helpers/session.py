@@ -2,7 +2,8 @@
 
 The backend is the learner's choice (``KERAS_BACKEND``; TensorFlow when unset). TensorFlow is
 imported quietly whatever the backend: TextVectorization and KerasHub's tokenizers run on it as
-data steps, outside the trained network, as the Keras guides do for JAX and PyTorch.
+data steps, outside the trained network, as the Keras guides do for JAX and PyTorch. Notebooks
+without a model (00, 02, 03) call ``start(seed, uses_keras=False)`` and load neither.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import importlib
 import logging
 import os
 import platform
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
+
+import numpy as np
 
 DEFAULT_SEED = 42
 RUNNER_ENV = "SERIES_RESULTS_FILE"  # set by the series runner (make run, the tests) for its kernels
@@ -39,13 +43,16 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-with native_stderr_silenced():
-    import tensorflow as tf
+def load_keras() -> None:
+    """Import TensorFlow and Keras with their start-up log muted, and drop TensorFlow's false
+    retracing warning (below); the same modules every later ``import`` gets."""
+    with native_stderr_silenced():
+        import tensorflow as tf
 
-    tf.config.list_physical_devices("GPU")  # probe the devices now, while their log is muted
-    import keras  # its backend (JAX, say) may probe devices too
-
-BACKEND = keras.backend.backend()
+        tf.config.list_physical_devices("GPU")  # probe the devices now, while their log is muted
+        import keras  # noqa: F401  its backend (JAX, say) may probe devices too
+    if not_a_cross_model_retracing_warning not in tf.get_logger().filters:
+        tf.get_logger().addFilter(not_a_cross_model_retracing_warning)
 
 
 def not_a_cross_model_retracing_warning(record: logging.LogRecord) -> bool:
@@ -58,46 +65,63 @@ def not_a_cross_model_retracing_warning(record: logging.LogRecord) -> bool:
     return "triggered tf.function retracing" not in record.getMessage()
 
 
-tf.get_logger().addFilter(not_a_cross_model_retracing_warning)
-
-
 def seed_everything(seed: int = DEFAULT_SEED) -> None:
     """Seed Python, NumPy and the backend; on TensorFlow also make ops deterministic, so reruns
     on the same CPU match (checked by the tests on TensorFlow only)."""
+    import keras
+    import tensorflow as tf
+
     keras.utils.set_random_seed(seed)
-    if BACKEND == "tensorflow":
+    if keras.backend.backend() == "tensorflow":
         tf.config.experimental.enable_op_determinism()
 
 
-def versions() -> dict[str, str]:
-    """The versions a learner should quote when asking for help."""
+def keras_versions() -> dict[str, str]:
+    """Keras, its backend and TensorFlow (which the data steps use whatever the backend)."""
+    import keras
+    import tensorflow as tf
+
+    backend = keras.backend.backend()
+    found = {"keras": keras.__version__, "backend": backend, "tensorflow": tf.__version__}
+    if backend != "tensorflow":
+        found[backend] = importlib.import_module(backend).__version__
+    return found
+
+
+def versions(uses_keras: bool = True) -> dict[str, str]:
+    """The versions a learner should quote when asking for help (Keras' if ``uses_keras``)."""
     import matplotlib
     import nltk
     import pandas
     import sklearn
 
-    found = {
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "backend": BACKEND,
-        "tensorflow": tf.__version__,
-    }
-    if BACKEND != "tensorflow":
-        found[BACKEND] = importlib.import_module(BACKEND).__version__
-    return found | {
-        "scikit-learn": sklearn.__version__,
-        "pandas": pandas.__version__,
-        "matplotlib": matplotlib.__version__,
-        "nltk": nltk.__version__,
-    }
+    return (
+        {"python": platform.python_version()}
+        | (keras_versions() if uses_keras else {})
+        | {
+            "scikit-learn": sklearn.__version__,
+            "pandas": pandas.__version__,
+            "matplotlib": matplotlib.__version__,
+            "nltk": nltk.__version__,
+        }
+    )
 
 
-def start(seed: int = DEFAULT_SEED) -> None:
-    """Print versions and the backend, and seed everything: the first call of every setup cell."""
-    print(" | ".join(f"{name} {version}" for name, version in versions().items()))
+def start(seed: int = DEFAULT_SEED, uses_keras: bool = True) -> None:
+    """Print versions and the backend, and seed everything: the first call of every setup cell.
+    ``uses_keras=False`` (a notebook without a model) loads no Keras; it seeds Python and NumPy."""
+    if not uses_keras:
+        print(" | ".join(f"{name} {version}" for name, version in versions(False).items()))
+        random.seed(seed)
+        np.random.seed(seed)  # noqa: NPY002  the generator pandas falls back on, as Keras seeds it
+        print(f"No Keras in this notebook; seed {seed} (Python, NumPy)")
+        return
+    load_keras()
+    found = versions()
+    print(" | ".join(f"{name} {version}" for name, version in found.items()))
     seed_everything(seed)
-    ops = "; deterministic TensorFlow ops on" if BACKEND == "tensorflow" else ""
-    print(f"Keras backend: {BACKEND} (KERAS_BACKEND chooses it); seed {seed}{ops}")
+    ops = "; deterministic TensorFlow ops on" if found["backend"] == "tensorflow" else ""
+    print(f"Keras backend: {found['backend']} (KERAS_BACKEND chooses it); seed {seed}{ops}")
 
 
 def run_by_the_series() -> bool:

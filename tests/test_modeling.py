@@ -8,6 +8,8 @@ import pytest
 from helpers import data, modeling, session
 from series_tools import backend_speed
 
+pytestmark = pytest.mark.xdist_group("modeling")  # one worker builds the shared models once
+
 VOCAB, LENGTH = 50, 8
 
 
@@ -60,53 +62,49 @@ def test_targets_are_keyed_by_head():
     assert y["related"].shape == (16,) and y["related"].dtype == np.int32
 
 
-def test_compiles_and_trains_one_step_on_tiny_data(model):
+@pytest.fixture(scope="module")
+def trained(model):
+    """One short training of the 36-head model as the notebooks run it, shared by the tests
+    below (building each training graph of 36 heads takes TensorFlow about 20 s)."""
     frame = tiny_frame()
     x = np.random.default_rng(1).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
     modeling.compile_model(model, loss_weights={label: 1.0 for label in data.LABELS})
     before = [w.copy() for w in model.get_weights()]
-    history = model.fit(x, modeling.targets(frame), epochs=1, batch_size=16, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    assert {"water_loss", "related_loss"} <= set(history.history)
-    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
-
-
-def trained_weights(seed: int) -> list[np.ndarray]:
-    session.seed_everything(seed)
-    fresh = modeling.build_multi_output_model(
-        VOCAB, LENGTH, embedding_dim=8, rnn_units=4, dense_units=8
-    )
-    modeling.compile_model(fresh)
-    frame = tiny_frame(64)
-    x = np.random.default_rng(3).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
-    fresh.fit(x, modeling.targets(frame), epochs=2, batch_size=16, verbose=0)
-    return fresh.get_weights()
-
-
-def test_training_twice_with_the_same_seed_gives_identical_weights():
-    """What session.start promises on TensorFlow: same seed, same machine, same numbers
-    (initial weights, dropout masks and shuffling included)."""
-    first, second = trained_weights(42), trained_weights(42)
-    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
-
-
-def test_compact_progress_feeds_validation_f1_to_the_logs(model, capsys):
-    frame = tiny_frame()
-    x = np.random.default_rng(2).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
-    modeling.compile_model(model)
+    progress = modeling.CompactProgress(x, frame)
     history = model.fit(
         x, modeling.targets(frame), validation_data=(x, modeling.targets(frame)), epochs=1,
-        verbose=0, callbacks=[modeling.CompactProgress(x, frame)],
+        batch_size=16, verbose=0, callbacks=[progress],
     )  # fmt: skip
-    assert {"val_macro_f1", "val_macro_pr_auc"} <= set(history.history)
-    printed = capsys.readouterr().out.strip().splitlines()
-    assert len(printed) == 1 and printed[0].startswith("epoch  1 · loss")
+    return {"before": before, "history": history.history, "x": x, "frame": frame}
 
 
-def test_fit_with_early_stopping_trains_logs_and_times(model, capsys):
+def test_compiles_and_trains_one_step_on_tiny_data(model, trained):
+    history = trained["history"]
+    assert np.isfinite(history["loss"][0])
+    assert {"water_loss", "related_loss"} <= set(history)
+    changed = zip(trained["before"], model.get_weights(), strict=True)
+    assert any(not np.array_equal(a, b) for a, b in changed)
+
+
+def test_compact_progress_feeds_validation_f1_to_the_logs(trained):
+    assert {"val_macro_f1", "val_macro_pr_auc", "val_loss"} <= set(trained["history"])
+
+
+def test_compact_progress_prints_one_line_per_epoch(model, capsys):
     frame = tiny_frame()
-    x = np.random.default_rng(3).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
-    modeling.compile_model(model)
+    progress = modeling.CompactProgress(np.zeros((len(frame), LENGTH), "int32"), frame)
+    progress.set_model(model)
+    progress.on_epoch_begin(0)
+    progress.on_epoch_end(0, {"loss": 1.5, "val_loss": 1.25})
+    progress.every_epoch = False
+    progress.on_epoch_end(1, {"loss": 1.0})
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith("epoch  1 · loss 1.500 · val_loss 1.250")
+
+
+def test_fit_with_early_stopping_trains_logs_and_times(model, trained, capsys):
+    """Continues the shared training (the compiled graph is reused)."""
+    x, frame = trained["x"], trained["frame"]
     run = modeling.fit_with_early_stopping(
         model, x, modeling.targets(frame), x, frame, epochs=2, batch_size=16, patience=1,
         validation_loss=False,
@@ -117,6 +115,36 @@ def test_fit_with_early_stopping_trains_logs_and_times(model, capsys):
     assert 1 <= len(lines) <= 2 and all(
         "val macro_pr_auc" in line and "val_loss" not in line for line in lines
     )
+
+
+def trained_weights(seed: int) -> list[np.ndarray]:
+    """Two heads on notebook 05's trunk (dropout included): the seed's promise does not depend
+    on the number of heads, and two trace in a fraction of the time of 36."""
+    session.seed_everything(seed)
+    tokens = keras.Input((LENGTH,), dtype="int32")
+    x = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(tokens)
+    x = keras.layers.SpatialDropout1D(0.2)(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(4))(x)
+    x = keras.layers.Dropout(0.3)(x)
+    heads = {
+        "water": keras.layers.Dense(1, activation="sigmoid", name="water")(x),
+        "related": keras.layers.Dense(3, activation="softmax", name="related")(x),
+    }
+    fresh = keras.Model(tokens, heads)
+    losses = modeling.head_losses()
+    modeling.compile_model(fresh, {name: losses[name] for name in heads})
+    frame = tiny_frame(64)
+    x = np.random.default_rng(3).integers(1, VOCAB, (len(frame), LENGTH)).astype("int32")
+    y = {name: target for name, target in modeling.targets(frame).items() if name in heads}
+    fresh.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    return fresh.get_weights()
+
+
+def test_training_twice_with_the_same_seed_gives_identical_weights():
+    """What session.start promises on TensorFlow: same seed, same machine, same numbers
+    (initial weights, dropout masks and shuffling included)."""
+    first, second = trained_weights(42), trained_weights(42)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
 def test_epoch_speed_runs_in_a_process_of_the_backend_asked_for():
