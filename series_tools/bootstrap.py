@@ -90,7 +90,9 @@ def install(python: Path) -> None:
     """Create .venv if needed, install the lock, the project (editable) and the kernel.
 
     uv installs the lock (about 15 s, against about 2 min for pip); where uv cannot be
-    installed or fails, pip does the same job.
+    installed or fails, pip does the same job. Both write the bytecode now (about 30 s more):
+    without it, every kernel and process recompiles TensorFlow & co. from source (about 20 s
+    each) wherever PYTHONDONTWRITEBYTECODE is set, as it is on this project's machines.
     """
     if sys.version_info < (3, 11):  # noqa: UP036 (any python3 may start the bootstrap)
         raise SystemExit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
@@ -100,7 +102,7 @@ def install(python: Path) -> None:
     try:
         _run(*pip, "install", "--quiet", UV)
         uv = (python, "-m", "uv", "pip", "install", "--quiet", "--python", python)
-        _run(*uv, "-r", LOCK)
+        _run(*uv, "--compile-bytecode", "-r", LOCK)
         _run(*uv, "--no-deps", "-e", ROOT)
     except subprocess.CalledProcessError:
         print("uv could not install the lock; installing it with pip instead", flush=True)
