@@ -84,16 +84,19 @@ def compile_model(
     loss_weights: Mapping[str, float] | None = None,
     learning_rate: float = 3e-3,
     xla: bool | str | None = None,
+    run_eagerly: bool = False,
 ) -> keras.Model:
     """Compile with one loss per head (checked), optional per-head loss weights and Adam; XLA
-    compilation as suits the backend (``jit_compile()``) unless ``xla`` says otherwise."""
+    compilation as suits the backend (``jit_compile()``) unless ``xla`` says otherwise;
+    ``run_eagerly`` runs each step in Python, untraced (notebook 06's quick mode)."""
     losses = dict(losses or head_losses())
     check_one_loss_per_head(model, losses)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=losses,
         loss_weights=dict(loss_weights) if loss_weights else None,
-        jit_compile=jit_compile() if xla is None else xla,
+        jit_compile=False if run_eagerly else (jit_compile() if xla is None else xla),
+        run_eagerly=run_eagerly,
     )
     return model
 

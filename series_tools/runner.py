@@ -29,6 +29,14 @@ from series_tools.results import RECORD_ENV, RESULTS_PATH, record_run_time
 QUICK_MARK = "# quick:"
 QUICK_CELL_TIMEOUT_S = 1800  # quick mode only; full mode has no per-cell limit
 MODELS_ENV = "SERIES_MODELS_DIR"  # where helpers.inference keeps the saved models
+XLA_QUICK = "--xla_backend_optimization_level=0"  # XLA compiles without LLVM's optimisations
+
+
+def quick_compilation() -> dict[str, str]:
+    """Quick mode runs a few steps per model, so compiling dominates: XLA (JAX's compiler)
+    skips LLVM's optimisations and compiles about twice as fast (measured: 13.6 s against
+    5.9 s for notebook 10's model). Full mode keeps the defaults."""
+    return {"XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {XLA_QUICK}".strip()}
 
 
 class NotebookFailed(RuntimeError):
@@ -108,7 +116,8 @@ def run_notebook(
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        with environment(**{RECORD_ENV: str(results) if results else None}):
+        compilation = quick_compilation() if quick else {}
+        with environment(**{RECORD_ENV: str(results) if results else None}, **compilation):
             papermill.execute_notebook(
                 str(path),
                 str(output),

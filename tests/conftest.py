@@ -27,26 +27,32 @@ def execute(path: Path, output: Path, as_in_lab: bool = False) -> Path:
     return output
 
 
-# The notebooks run on the two workers of `make test` in two groups (tests/test_notebooks.py):
-# CHAIN in order, each using the models the one before saved; the others beside them.
-CHAIN = ("05", "07", "08", "09", "11")
+# The notebooks run on the two workers of `make test` in groups (tests/test_notebooks.py), in
+# this order: "encoder" (08 > 09 > 11, each using the models the one before saved; 11 also
+# waits for 07's BiLSTM) on one worker; "bilstm" (05 > 07), then "others", on the other.
+GROUPS = {"encoder": ("08", "09", "11"), "bilstm": ("05", "07")}
+LAB_RUN = "11"  # runs as a learner's JupyterLab runs it (no record, no published export)
+NEEDS = {"11": ("05", "07")}  # notebooks of another group whose saved models it loads
 RESULTS_AT_START = RESULTS_PATH.read_bytes() if RESULTS_PATH.is_file() else None  # published
 WAIT_S = 1800  # how long a test waits for the other worker's notebooks (quick mode's cell limit)
 
 
+def group_of(path: Path) -> str:
+    """The group a notebook runs in: its chain's, or "others"."""
+    return next((name for name, chain in GROUPS.items() if path.name[:2] in chain), "others")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The two notebook groups first, the chain (the longest job) at the head: each worker
-    starts on its group at once and the unit tests fill in after the shorter one."""
+    """The notebook groups first, the longest chain at the head: each worker starts on its
+    group at once (`--no-loadscope-reorder` keeps this order) and unit tests fill in after."""
+    order = [*GROUPS, "others"]
 
     def rank(item: pytest.Item) -> int:
         marker = item.get_closest_marker("xdist_group")
-        return {"chain": 0, "others": 1}.get(marker.args[0] if marker else "", 2)
+        group = marker.args[0] if marker else ""
+        return order.index(group) if group in order else len(order)
 
     items.sort(key=rank)
-
-
-def in_chain(path: Path) -> bool:
-    return path.name[:2] in CHAIN
 
 
 def shared_dir(tmp_path_factory) -> Path:
@@ -58,7 +64,7 @@ def shared_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory):
     """Each notebook runs once per session, its models in a folder of the session (never
-    build/models), the last of CHAIN as a learner's JupyterLab runs it; tests that need an
+    build/models), LAB_RUN as a learner's JupyterLab runs it; tests that need an
     output share that run, whichever worker made it. ``executed(path, wait=True)``, under
     xdist, waits for the other worker to run it instead of running it twice."""
     folder = shared_dir(tmp_path_factory) / "executed"
@@ -74,7 +80,7 @@ def executed(tmp_path_factory):
         output.parent.mkdir(parents=True, exist_ok=True)
         try:
             with runner.environment(SERIES_MODELS_DIR=str(folder / "models")):
-                execute(path, output, as_in_lab=path.name[:2] == CHAIN[-1])
+                execute(path, output, as_in_lab=path.name[:2] == LAB_RUN)
         except BaseException:
             output.with_suffix(".failed").touch()  # a test waiting for it fails now
             raise

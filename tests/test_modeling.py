@@ -156,3 +156,12 @@ def test_epoch_speed_runs_in_a_process_of_the_backend_asked_for():
 def test_epoch_speed_reports_a_backend_that_fails():
     with pytest.raises(RuntimeError, match="timing the no_such_backend backend failed"):
         backend_speed.epoch_speed("no_such_backend", sample_size=64)
+
+
+def test_run_eagerly_compiles_without_a_graph_or_xla():
+    tokens = keras.Input((LENGTH,), dtype="int32")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(VOCAB, 4)(tokens))
+    eager = modeling.compile_model(
+        keras.Model(tokens, modeling.output_heads(pooled)), run_eagerly=True
+    )
+    assert eager.run_eagerly and not eager.jit_compile

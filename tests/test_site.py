@@ -1,14 +1,15 @@
 """The Jupyter Book site of the executed series: pages, links and images resolve; search works."""
 
 import pytest
-from conftest import in_chain
+from conftest import GROUPS, group_of
 
 from series_tools import notebooks, site
 
 
-@pytest.mark.xdist_group("chain")  # after the chain; it waits for the other worker's notebooks
+@pytest.mark.xdist_group(next(iter(GROUPS)))  # after that chain; waits for the other worker
 def test_the_site_of_the_executed_series_resolves(executed, tmp_path):
-    pages = [executed(path, wait=not in_chain(path)) for path in notebooks()]
+    here = next(iter(GROUPS))
+    pages = [executed(path, wait=group_of(path) != here) for path in notebooks()]
     problems = site.build(pages, tmp_path, "quick")
     assert problems == []
     pages = tmp_path / "site"
