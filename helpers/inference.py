@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -387,10 +387,14 @@ def validate_messages(messages: str | Iterable[str]) -> list[str]:
     """A list of strings, or a TypeError that names the first bad item's position."""
     if isinstance(messages, str):
         return [messages]
-    if isinstance(messages, bytes | bytearray) or not isinstance(messages, Iterable):
+    if isinstance(messages, bytes | bytearray | Mapping) or not isinstance(messages, Iterable):
+        hint = ""
+        if isinstance(messages, bytes):
+            hint = " (decode bytes first: data.decode('utf-8'))"
+        elif isinstance(messages, Mapping):  # iterating a dict would classify its keys
+            hint = " (pass the message itself, e.g. row['message'], or a list of them)"
         raise TypeError(
-            f"predict expects a string or a list of strings, got {type(messages).__name__}"
-            + (" (decode bytes first: data.decode('utf-8'))" if isinstance(messages, bytes) else "")
+            f"predict expects a string or a list of strings, got {type(messages).__name__}{hint}"
         )
     batch = list(messages)
     for position, message in enumerate(batch):

@@ -84,6 +84,7 @@ def test_an_empty_list_gives_an_empty_frame(classifier):
         (None, "got NoneType"),
         (42, "got int"),
         (b"need water", r"decode bytes first"),
+        ({"message": "water"}, r"got dict \(pass the message itself"),
         (["fine", None], "position 1 is NoneType"),
         (["fine", "also fine", 3.5], "position 2 is float"),
     ],

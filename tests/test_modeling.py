@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers import data, modeling, session
-from series_tools import backend_speed
+from series_tools import backend_speed, runner
 
 pytestmark = pytest.mark.xdist_group("modeling")  # one worker builds the shared models once
 
@@ -72,9 +72,8 @@ def trained(model):
     before = [w.copy() for w in model.get_weights()]
     progress = modeling.CompactProgress(x, frame)
     history = model.fit(
-        x, modeling.targets(frame), validation_data=(x, modeling.targets(frame)), epochs=1,
-        batch_size=16, verbose=0, callbacks=[progress],
-    )  # fmt: skip
+        x, modeling.targets(frame), epochs=1, batch_size=16, verbose=0, callbacks=[progress]
+    )
     return {"before": before, "history": history.history, "x": x, "frame": frame}
 
 
@@ -87,7 +86,7 @@ def test_compiles_and_trains_one_step_on_tiny_data(model, trained):
 
 
 def test_compact_progress_feeds_validation_f1_to_the_logs(trained):
-    assert {"val_macro_f1", "val_macro_pr_auc", "val_loss"} <= set(trained["history"])
+    assert {"val_macro_f1", "val_macro_pr_auc"} <= set(trained["history"])
 
 
 def test_compact_progress_prints_one_line_per_epoch(model, capsys):
@@ -147,7 +146,8 @@ def test_training_twice_with_the_same_seed_gives_identical_weights():
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
-def test_epoch_speed_runs_in_a_process_of_the_backend_asked_for():
+def test_epoch_speed_runs_in_a_process_of_the_backend_asked_for(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", runner.XLA_QUICK)  # compiles faster; the timing is not judged
     measured = backend_speed.epoch_speed("jax", sample_size=64, batch_size=32)
     assert measured["backend"] == "jax" and measured["jit_compile"] == "auto"
     assert measured["epoch_seconds"] > 0 and measured["samples_per_second"] > 0
