@@ -88,7 +88,7 @@ def compile_model(
 ) -> keras.Model:
     """Compile with one loss per head (checked), optional per-head loss weights and Adam; XLA
     compilation as suits the backend (``jit_compile()``) unless ``xla`` says otherwise;
-    ``run_eagerly`` runs each step in Python, untraced (notebook 06's quick mode)."""
+    ``run_eagerly`` runs each step in Python, untraced (quick mode of notebooks 06 and 08)."""
     losses = dict(losses or head_losses())
     check_one_loss_per_head(model, losses)
     model.compile(

@@ -84,8 +84,8 @@ def timings(args: argparse.Namespace) -> None:
 def test(args: argparse.Namespace) -> None:
     """Unit tests, every notebook in quick mode, the site and packaging checks (pytest)."""
     data(args)
-    # Two workers: one runs the chain 05 > 07 > 08 > 09 > 11, the other the rest of the notebooks;
-    # the unit tests fill in (tests/conftest.py). Groups are handed out in collection order.
+    # Two workers: one runs the notebooks 08 > 09 > 11, the other 05 > 07 and then the rest; the
+    # unit tests fill in (tests/conftest.py). Groups are handed out in collection order.
     _python(
         "-m", "pytest", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder",
         *args.pytest_args,

@@ -32,9 +32,9 @@ def grouped(path: Path):
 
 @pytest.mark.parametrize("path", [grouped(path) for path in notebooks()])
 def test_notebook_runs_in_quick_mode(path, executed, tmp_path_factory):
-    """Every notebook, in quick mode, with its own asserts. LAB_RUN runs as a
-    learner's JupyterLab does: it records nothing, replaces nothing the series ships, and
-    saving it changes nothing git sees."""
+    """Every notebook, in quick mode, with its own asserts. LAB_RUN runs as a learner's
+    JupyterLab does: it records nothing, replaces nothing the series ships, and saving it
+    changes nothing git sees."""
     for number in NEEDS.get(path.name[:2], ()):  # run by the other worker, or here if alone
         executed(next(path.parent.glob(f"{number}_*.ipynb")), wait=True)
     output = executed(path)
