@@ -6,10 +6,12 @@ from conftest import GROUPS, group_of
 from series_tools import notebooks, site
 
 
-@pytest.mark.xdist_group(next(iter(GROUPS)))  # after that chain; waits for the other worker
+SITE_GROUP = next(iter(GROUPS))  # runs after that chain; waits for the other worker's notebooks
+
+
+@pytest.mark.xdist_group(SITE_GROUP)
 def test_the_site_of_the_executed_series_resolves(executed, tmp_path):
-    here = next(iter(GROUPS))
-    pages = [executed(path, wait=group_of(path) != here) for path in notebooks()]
+    pages = [executed(path, wait=group_of(path) != SITE_GROUP) for path in notebooks()]
     problems = site.build(pages, tmp_path, "quick")
     assert problems == []
     pages = tmp_path / "site"
