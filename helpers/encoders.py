@@ -217,7 +217,7 @@ def fetch(data_dir: Path = DATA_DIR) -> Path:
     return folder
 
 
-def _resolve_folder(folder: str | os.PathLike[str] | None) -> Path:
+def model_folder(folder: str | os.PathLike[str] | None = None) -> Path:
     """The model folder: an explicit path, else $MINILM_DIR, else the verified cache."""
     chosen = folder or os.environ.get(MODEL_ENV_VAR)
     if not chosen:
@@ -265,7 +265,7 @@ def load_sentence_encoder(
 
     The preprocessor pads or cuts every message to ``sequence_length`` tokens.
     """
-    preset = str(_resolve_folder(folder))  # KerasHub wants a string, not a Path
+    preset = str(model_folder(folder))  # KerasHub wants a string, not a Path
     # Lower-case and strip accents ("café" -> "cafe") like the model's own tokenizer.json does;
     # KerasHub keeps accents unless told, and the vocabulary has few accented words.
     tokenizer = keras_hub.models.BertTokenizer.from_preset(preset, strip_accents=True)

@@ -41,6 +41,9 @@ GLUED_DIGITS = (re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])"), " ")  # 
 NUMBERS = (re.compile(r"(?<![^\W_])\d[\d.,:/-]*(?![^\W_])"), f" {NUMBER_TOKEN} ")  # _ separates
 PUNCTUATION = (re.compile(r"[\W_]+"), " ")
 REPEATS = (re.compile(r"(\w)\1{2,}"), r"\1\1")
+# clean_text's order: unescape HTML, BEFORE_CASEFOLD, casefold, AFTER_CASEFOLD, single spaces.
+BEFORE_CASEFOLD = (APOSTROPHES, URLS, MENTIONS, HASHTAGS, *CONTRACTIONS)
+AFTER_CASEFOLD = (GLUED_DIGITS, NUMBERS, PUNCTUATION, REPEATS)
 
 
 def _apply(rule: tuple[re.Pattern[str], str], text: str) -> str:
@@ -58,17 +61,11 @@ def clean_text(text: str | None) -> str:
     if not isinstance(text, str):
         raise TypeError(f"clean_text expects a string, got {type(text).__name__}: {text!r:.60}")
     text = html.unescape(text)  # "&#39" -> "'", "&gt;" -> ">"
-    text = _apply(APOSTROPHES, text)
-    text = _apply(URLS, text)
-    text = _apply(MENTIONS, text)
-    text = _apply(HASHTAGS, text)
-    for rule in CONTRACTIONS:
+    for rule in BEFORE_CASEFOLD:  # apostrophes, links, mentions, hashtags, contractions
         text = _apply(rule, text)
     text = text.casefold()
-    text = _apply(GLUED_DIGITS, text)
-    text = _apply(NUMBERS, text)
-    text = _apply(PUNCTUATION, text)
-    text = _apply(REPEATS, text)
+    for rule in AFTER_CASEFOLD:  # glued digits, numbers, punctuation, repeated letters
+        text = _apply(rule, text)
     return " ".join(text.split())
 
 

@@ -50,7 +50,9 @@ MODELS = {  # what each recorded model is ("07:bilstm": in notebook 07), for the
     "final_blend": "the frozen encoder's heads blended with the baseline",
     "finetuned_heads": "the fine-tuned encoder (09) under 36 heads",
     "finetuned_blend": "the fine-tuned heads blended with the baseline",
-    "11:final_blend": "the served model, chosen on validation in 08 or 09",
+    "11:final_blend": "the final model (chosen on validation in 08 or 09), in Keras",
+    "11:onnx_fp32": "the final model on ONNX Runtime, 32-bit floats",
+    "11:onnx_int8": "the final model on ONNX Runtime, int8 weights",
 }
 
 

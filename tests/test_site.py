@@ -5,7 +5,6 @@ from conftest import GROUPS, group_of
 
 from series_tools import notebooks, site
 
-
 SITE_GROUP = next(iter(GROUPS))  # runs after that chain; waits for the other worker's notebooks
 
 
