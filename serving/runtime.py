@@ -41,8 +41,9 @@ def _runtime():
 
 
 def load_tokenizer(path: Path, sequence_length: int):
-    """The encoder's WordPiece tokenizer as KerasHub runs it: [CLS] words [SEP], cut to
-    ``sequence_length`` tokens, unpadded; "[CLS]" typed in a message is plain text."""
+    """The encoder's own WordPiece tokenizer (its tokenizer.json), set as notebook 08 tokenizes:
+    [CLS] words [SEP], cut to ``sequence_length`` tokens, unpadded; "[CLS]" typed in a message
+    is plain text."""
     _, tokenizers = _runtime()
     tokenizer = tokenizers.Tokenizer.from_file(str(path))
     tokenizer.no_padding()
