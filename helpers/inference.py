@@ -41,7 +41,7 @@ PRODUCED_BY = {
     LINEAR_FILE: "08",
     CANDIDATES_FILE: "08",
 }
-MAX_CHARACTERS = 10_000  # the model reads 64 tokens; longer input is cut before cleaning
+MAX_CHARACTERS = 10_000  # the BiLSTM reads 64 tokens, the encoder 128; longer input is cut first
 BATCH_SIZE = 1024
 BUCKETS = (16, 32, 48, 64, 1 << 30)  # sequence widths a batch is cut to (see probabilities)
 

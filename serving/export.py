@@ -30,6 +30,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import onnx
+import onnx.numpy_helper
 
 from helpers import encoders, inference, linear, session, text
 from helpers.data import BINARY_LABELS, LABELS, RELATED, RELATED_CLASSES
@@ -123,13 +125,39 @@ def settings(final: inference.FinalClassifier) -> dict:
     }
 
 
+def gemms_as_matmuls(model: onnx.ModelProto) -> int:
+    """Rewrite each Gemm that is a plain product with constant weights (no bias term, as
+    tf2onnx writes attention's projections) as a MatMul, which the quantizer handles; how many."""
+    weights = {weight.name: weight for weight in model.graph.initializer}
+    nodes, transposed = [], set()
+    for node in model.graph.node:
+        options = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        plain = options.get("alpha", 1.0) == 1.0 and options.get("beta", 1.0) == 0.0
+        if node.op_type == "Gemm" and plain and not options.get("transA", 0):
+            name = node.input[1]
+            if name in weights and (not options.get("transB", 0) or name not in transposed):
+                if options.get("transB", 0):  # store the weights as MatMul reads them
+                    values = onnx.numpy_helper.to_array(weights[name]).T.copy()
+                    weights[name].CopyFrom(onnx.numpy_helper.from_array(values, name))
+                    transposed.add(name)
+                node = onnx.helper.make_node("MatMul", node.input[:2], node.output, node.name)
+        nodes.append(node)
+    rewritten = sum(a.op_type != b.op_type for a, b in zip(model.graph.node, nodes, strict=True))
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return rewritten
+
+
 def quantize(source: Path, destination: Path) -> None:
-    """int8 weights for every matrix product (one scale per output channel); activations are
-    quantized on the fly, batch by batch (ONNX Runtime's dynamic quantization)."""
+    """int8 weights for every matrix product with constant weights (one scale per output
+    channel); activations are quantized on the fly, one scale per tensor and call (ONNX
+    Runtime's dynamic quantization)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    model = onnx.load(source)
+    gemms_as_matmuls(model)
     quantize_dynamic(
-        source,
+        model,
         destination,
         weight_type=QuantType.QInt8,
         per_channel=True,

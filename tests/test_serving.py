@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import pandas as pd
 import pytest
 from onnx import TensorProto, helper
@@ -226,3 +227,26 @@ def test_the_export_refuses_a_backend_other_than_tensorflow(monkeypatch):
     monkeypatch.setattr(export.keras.backend, "backend", lambda: "jax")
     with pytest.raises(RuntimeError, match="KERAS_BACKEND=tensorflow python -m serving.export"):
         export.export_final("quick")
+
+
+def test_a_gemm_without_bias_becomes_the_matmul_it_is(tmp_path):
+    """tf2onnx writes attention's projections as Gemm (transposed weights, beta 0), which the
+    int8 quantizer skips: rewritten as MatMul, the network computes the same."""
+    import onnxruntime
+
+    weights = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")  # (out, in)
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["y"], beta=0.0, transB=1)],
+        "gemm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])],
+        initializer=[onnx.numpy_helper.from_array(weights, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    x = np.random.default_rng(1).normal(size=(5, 4)).astype("float32")
+    before = onnxruntime.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    assert export.gemms_as_matmuls(model) == 1
+    assert [node.op_type for node in model.graph.node] == ["MatMul"]
+    after = onnxruntime.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    np.testing.assert_allclose(after, before, rtol=1e-6)
