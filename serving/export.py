@@ -1,4 +1,4 @@
-"""Export the series' final model for serving with ONNX Runtime: one folder, no Python of ours.
+"""Export the series' final model for ONNX Runtime: one folder that ``serving.runtime`` reads.
 
     python -m serving.export [full|quick] [DESTINATION]
 
@@ -9,11 +9,11 @@ writes needs only ``serving.runtime``, NumPy, ONNX Runtime and Hugging Face ``to
   probabilities in, 35 binary and 3 ``related`` probabilities out (Keras' ``export(format=
   "onnx")``, through tf2onnx on the TensorFlow backend);
 - ``model-int8.onnx``: the same with its matrix weights quantized to 8-bit integers (ONNX
-  Runtime's dynamic quantization), the faster variant notebook 11 measures;
+  Runtime's dynamic quantization), the faster variant notebook 11 weighs on validation;
 - ``tokenizer.json``: the encoder's own WordPiece tokenizer, for Hugging Face ``tokenizers``;
 - ``baseline.npz``: the TF-IDF vocabulary, idf weights and the logistic regressions' weights;
 - ``serving.json``: notebook 03's cleaning rules (patterns as data), the sequence length, the
-  character cut and the decision rules chosen on validation.
+  character cut, the decision rules chosen on validation and which network to serve.
 """
 
 from __future__ import annotations
