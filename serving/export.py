@@ -148,14 +148,14 @@ def gemms_as_matmuls(model: onnx.ModelProto) -> int:
     return rewritten
 
 
-def quantize(source: Path, destination: Path) -> None:
+def quantize(source: Path, destination: Path) -> int:
     """int8 weights for every matrix product with constant weights (one scale per output
     channel); activations are quantized on the fly, one scale per tensor and call (ONNX
-    Runtime's dynamic quantization)."""
+    Runtime's dynamic quantization). Returns how many Gemm it rewrote as MatMul first."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = onnx.load(source)
-    gemms_as_matmuls(model)
+    rewritten = gemms_as_matmuls(model)
     quantize_dynamic(
         model,
         destination,
@@ -163,6 +163,7 @@ def quantize(source: Path, destination: Path) -> None:
         per_channel=True,
         op_types_to_quantize=["MatMul"],
     )
+    return rewritten
 
 
 @contextmanager
@@ -209,7 +210,8 @@ def export_final(mode: str, destination: Path | None = None) -> Path:
         with step("the network, to ONNX (tf2onnx)"):
             network.export(str(staging / MODEL_FILE), format="onnx", verbose=False)
         with step("its int8 twin (dynamic quantization)"):
-            quantize(staging / MODEL_FILE, staging / INT8_FILE)
+            rewritten = quantize(staging / MODEL_FILE, staging / INT8_FILE)
+            print(f"{rewritten} Gemm rewritten as MatMul first;", end=" ")
         shutil.copyfile(encoders.model_folder() / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         np.savez(staging / BASELINE_FILE, **baseline_arrays(final.baseline))
         (staging / SETTINGS_FILE).write_text(json.dumps(settings(final), indent=1), "utf-8")
