@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,18 +111,20 @@ def cleaning_rules() -> dict[str, list[dict]]:
     }
 
 
-def settings(final: inference.FinalClassifier) -> dict:
+def settings(
+    thresholds: Iterable[float], related_weights: Iterable[float], sequence_length: int
+) -> dict:
     """What the runtime needs besides the arrays: cleaning rules, cuts and decision rules."""
     return {
         "format": FORMAT,
         "variant": "fp32",  # the network `load` uses by default; notebook 11 chooses
         "max_characters": inference.MAX_CHARACTERS,
-        "sequence_length": final.encoder.preprocessor.sequence_length,
+        "sequence_length": sequence_length,
         "cleaning": cleaning_rules(),
         "binary_labels": list(BINARY_LABELS),
-        "thresholds": [float(t) for t in final.thresholds],
+        "thresholds": [float(t) for t in thresholds],
         "related_classes": list(RELATED_CLASSES),
-        "related_weights": [float(w) for w in final.related_weights],
+        "related_weights": [float(w) for w in related_weights],
     }
 
 
@@ -214,7 +217,10 @@ def export_final(mode: str, destination: Path | None = None) -> Path:
             print(f"{rewritten} Gemm rewritten as MatMul first;", end=" ")
         shutil.copyfile(encoders.model_folder() / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         np.savez(staging / BASELINE_FILE, **baseline_arrays(final.baseline))
-        (staging / SETTINGS_FILE).write_text(json.dumps(settings(final), indent=1), "utf-8")
+        rules = settings(
+            final.thresholds, final.related_weights, final.encoder.preprocessor.sequence_length
+        )
+        (staging / SETTINGS_FILE).write_text(json.dumps(rules, indent=1), "utf-8")
         shutil.rmtree(destination, ignore_errors=True)
         staging.rename(destination)
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -38,6 +39,12 @@ def _runtime():
     except ImportError as error:
         raise ServingError(f"{error.name} is not installed: {INSTALL}") from None
     return onnxruntime, tokenizers
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (`taskset`, a container's limit), not all the machine's:
+    more threads than that would only take turns on the same cores."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def load_tokenizer(path: Path, sequence_length: int):
@@ -129,6 +136,7 @@ class ServedModel:
     """An export loaded once: ``classify`` raw messages, or ``probabilities`` for checks."""
 
     def __init__(self, folder: str | Path, variant: str | None = None, threads: int = 0):
+        """``threads`` 0: one per CPU this process may use."""
         folder = Path(folder)
         fix = "Notebook 11 writes build/export (`make run`), or run `python -m serving.export`."
         if not folder.is_dir():
@@ -154,7 +162,7 @@ class ServedModel:
             self.baseline = Baseline(arrays, len(self.labels))
         self.tokenizer = load_tokenizer(folder / TOKENIZER_FILE, settings["sequence_length"])
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads  # 0: one thread per physical core
+        options.intra_op_num_threads = threads or usable_cpus()
         options.log_severity_level = 3  # errors only
         self.session = onnxruntime.InferenceSession(
             str(folder / VARIANTS[self.variant]), options, providers=["CPUExecutionProvider"]

@@ -3,6 +3,7 @@ tokenizer what KerasHub gives; odd input, broken exports and a missing runtime g
 answers. (Notebook 11 compares the whole exported model with helpers.inference.)"""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -126,17 +127,7 @@ def tiny_export(tmp_path_factory, baseline):
         (encoders.model_folder() / export.TOKENIZER_FILE).read_bytes()
     )
     np.savez(folder / export.BASELINE_FILE, **export.baseline_arrays(baseline))
-    rules = {
-        "format": runtime.FORMAT,
-        "variant": "fp32",
-        "max_characters": inference.MAX_CHARACTERS,
-        "sequence_length": encoders.SEQUENCE_LENGTH,
-        "cleaning": export.cleaning_rules(),
-        "binary_labels": list(data.BINARY_LABELS),
-        "thresholds": [0.3] * N_BINARY,
-        "related_classes": list(data.RELATED_CLASSES),
-        "related_weights": [1.0, 1.0, 2.0],
-    }
+    rules = export.settings([0.3] * N_BINARY, [1.0, 1.0, 2.0], encoders.SEQUENCE_LENGTH)
     (folder / export.SETTINGS_FILE).write_text(json.dumps(rules))
     return folder
 
@@ -250,3 +241,7 @@ def test_a_gemm_without_bias_becomes_the_matmul_it_is(tmp_path):
     assert [node.op_type for node in model.graph.node] == ["MatMul"]
     after = onnxruntime.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
     np.testing.assert_allclose(after, before, rtol=1e-6)
+
+
+def test_the_runtime_uses_the_cpus_this_process_may_run_on():
+    assert 1 <= runtime.usable_cpus() <= (os.cpu_count() or 1)
